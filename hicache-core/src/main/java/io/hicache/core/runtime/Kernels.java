@@ -1,0 +1,280 @@
+package io.hicache.core.runtime;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Ops DJL lacks, compiled by libtorch from TorchScript source kept as the resource
+ * {@code kernels.torchscript}: fused scaled-dot-product attention, RMSNorm, LayerNorm without affine,
+ * tanh/erf/quick GELU, SiLU, GroupNorm, fp32 softmax, nearest upsampling, dtype casts (bf16
+ * included) and raw-byte/file loading.
+ *
+ * <p>The archive is generated in memory at run time and loaded once per device; instances are
+ * cached and shared by all threads. Results are attached to the manager of the first tensor
+ * argument. Every call is counted per method so tests and statistics can see what ran.
+ */
+public final class Kernels {
+    private static final String RESOURCE = "kernels.torchscript";
+    private static final Map<Device, Kernels> BY_DEVICE = new ConcurrentHashMap<>();
+    private static volatile byte[] archive;
+
+    private final Device device;
+    private final PtSymbolBlock module;
+    private final Map<String, LongAdder> calls = new ConcurrentHashMap<>();
+
+    private Kernels(Device device, PtSymbolBlock module) {
+        this.device = device;
+        this.module = module;
+    }
+
+    /** The kernels for {@code device}, compiled on first use. */
+    public static Kernels on(Device device) {
+        return BY_DEVICE.computeIfAbsent(device, Kernels::load);
+    }
+
+    /** The kernels for the device {@code x} lives on. */
+    public static Kernels of(NDArray x) {
+        return on(x.getDevice());
+    }
+
+    private static Kernels load(Device device) {
+        HiCacheRuntime.bootstrap();
+        // The module outlives every caller: it belongs to a manager that is never closed.
+        PtNDManager owner = (PtNDManager) NDManager.newBaseManager(device, "PyTorch");
+        try (InputStream in = new ByteArrayInputStream(archiveBytes())) {
+            return new Kernels(device, JniUtils.loadModule(owner, in, true, false));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static byte[] archiveBytes() {
+        byte[] a = archive;
+        if (a == null) {
+            try (InputStream in = Kernels.class.getResourceAsStream(RESOURCE)) {
+                if (in == null) {
+                    throw new IllegalStateException("missing resource " + RESOURCE);
+                }
+                String source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                a = TorchScriptArchive.build("kernels", "Ops", source);
+                archive = a;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return a;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    /** How many times {@code method} ran on this device since start (or the last reset). */
+    public long calls(String method) {
+        LongAdder a = calls.get(method);
+        return a == null ? 0 : a.sum();
+    }
+
+    /** Total calls of all methods on this device. */
+    public long totalCalls() {
+        return calls.values().stream().mapToLong(LongAdder::sum).sum();
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    /** softmax(q·kᵀ·scale)·v over the last two axes; q,k,v [..., L, D]. */
+    public NDArray sdpa(NDArray q, NDArray k, NDArray v, double scale) {
+        return tensor("sdpa", q, q, k, v, scale);
+    }
+
+    /** As {@link #sdpa} with an additive mask/bias broadcastable to [..., Lq, Lk]. */
+    public NDArray sdpa(NDArray q, NDArray k, NDArray v, NDArray additiveMask, double scale) {
+        return tensor("sdpa_mask", q, q, k, v, additiveMask, scale);
+    }
+
+    /** As {@link #sdpa} with a causal mask (query i sees keys j ≤ i). */
+    public NDArray sdpaCausal(NDArray q, NDArray k, NDArray v, double scale) {
+        return tensor("sdpa_causal", q, q, k, v, scale);
+    }
+
+    // ---------------------------------------------------------------- norms and activations
+
+    /** x / sqrt(mean(x²) + eps) · w over the last axis (reduction in fp32 for reduced types). */
+    public NDArray rmsNorm(NDArray x, NDArray w, double eps) {
+        return tensor("rms_norm", x, x, w, eps);
+    }
+
+    /** LayerNorm over the last axis without affine parameters. */
+    public NDArray layerNorm(NDArray x, double eps) {
+        return tensor("layer_norm", x, x, eps);
+    }
+
+    /** LayerNorm over the last axis with weight and bias. */
+    public NDArray layerNorm(NDArray x, NDArray w, NDArray b, double eps) {
+        return tensor("layer_norm_affine", x, x, w, b, eps);
+    }
+
+    /** LN(x)·(1 + scale) + shift, LN without affine — the adaLN modulation of DiT blocks. */
+    public NDArray modulate(NDArray x, NDArray shift, NDArray scale, double eps) {
+        return tensor("modulate", x, x, shift, scale, eps);
+    }
+
+    /** GroupNorm over [N, C, ...] with affine parameters. */
+    public NDArray groupNorm(NDArray x, int groups, NDArray w, NDArray b, double eps) {
+        return tensor("group_norm", x, x, (long) groups, w, b, eps);
+    }
+
+    public NDArray geluTanh(NDArray x) {
+        return tensor("gelu_tanh", x, x);
+    }
+
+    public NDArray geluErf(NDArray x) {
+        return tensor("gelu_erf", x, x);
+    }
+
+    /** x·sigmoid(1.702x), CLIP's activation. */
+    public NDArray quickGelu(NDArray x) {
+        return tensor("quick_gelu", x, x);
+    }
+
+    public NDArray silu(NDArray x) {
+        return tensor("silu", x, x);
+    }
+
+    /** Softmax computed in fp32 and returned in x's dtype (DJL's softmax aborts on bf16). */
+    public NDArray softmax(NDArray x, int axis) {
+        return tensor("softmax_f32", x, x, (long) axis);
+    }
+
+    /** Nearest-neighbour ×2 upsampling of [N, C, H, W]. */
+    public NDArray upsampleNearest2x(NDArray x) {
+        return tensor("upsample_nearest2x", x, x);
+    }
+
+    // ---------------------------------------------------------------- types and loading
+
+    /** Casts to any {@link TensorType}, bf16 included. */
+    public NDArray cast(NDArray x, TensorType target) {
+        return tensor("cast", x, x, (long) target.torchCode());
+    }
+
+    /** The scalar type libtorch reports for x (DJL shows bf16 as UNKNOWN). */
+    public TensorType scalarType(NDArray x) {
+        IValue[] args = {IValue.from((PtNDArray) x)};
+        count("dtype_code");
+        try (IValue out = IValueUtils.runMethod(module, "dtype_code", args)) {
+            return TensorType.fromTorchCode((int) out.toLong());
+        } finally {
+            args[0].close();
+        }
+    }
+
+    /**
+     * A tensor of {@code type} and {@code shape} from raw little-endian bytes. For types DJL takes,
+     * a direct buffer is wrapped without a copy (keep it alive and unmodified while the tensor
+     * lives, and never write to the tensor in place when the buffer is read-only); heap buffers are
+     * copied. bf16 and int16 are wrapped as bytes and copied once into a tensor of their own type by
+     * libtorch ({@code view_copy}: TorchScript cannot reach the in-place dtype view), so the result
+     * owns its memory.
+     */
+    public NDArray fromBytes(ByteBuffer raw, TensorType type, Shape shape, NDManager manager) {
+        long n = shape.size();
+        long expected = Math.multiplyExact(n, (long) type.bytes());
+        if (raw.remaining() != expected) {
+            throw new IllegalArgumentException(String.format(
+                    "%d bytes given for %s%s, expected %d", raw.remaining(), type, shape, expected));
+        }
+        ByteBuffer data = raw.slice().order(ByteOrder.LITTLE_ENDIAN);
+        if (Precision.isDjlSafe(type)) {
+            return manager.create(data, shape, Precision.djlType(type));
+        }
+        if (n == 0) {
+            try (NDArray empty = manager.zeros(new Shape(0), Precision.djlType(TensorType.F32))) {
+                return cast(empty, type).reshape(shape);
+            }
+        }
+        try (NDArray bytes = manager.create(data, new Shape(expected), Precision.djlType(TensorType.U8));
+                NDArray flat = tensor("copy_bytes_as", bytes, bytes, (long) type.torchCode())) {
+            return flat.reshape(shape);
+        }
+    }
+
+    /**
+     * The whole file viewed as {@code numel} elements of {@code type} (memory-mapped, private,
+     * lazily paged). Used for bf16 checkpoints: slice past the header, then per tensor.
+     */
+    public NDArray fromFile(Path file, long numel, TensorType type, NDManager manager) {
+        IValue[] args = {
+            IValue.from(file.toAbsolutePath().toString()), IValue.from(numel), IValue.from((long) type.torchCode())
+        };
+        count("from_file");
+        try (IValue out = IValueUtils.runMethod(module, "from_file", args)) {
+            return out.toTensor((PtNDManager) manager);
+        } finally {
+            for (IValue a : args) {
+                a.close();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private NDArray tensor(String method, NDArray resultOwner, Object... args) {
+        count(method);
+        IValue[] in = new IValue[args.length];
+        try {
+            for (int i = 0; i < args.length; i++) {
+                in[i] = toIValue(args[i]);
+            }
+            try (IValue out = IValueUtils.runMethod(module, method, in)) {
+                return out.toTensor((PtNDManager) resultOwner.getManager());
+            }
+        } finally {
+            for (IValue v : in) {
+                if (v != null) {
+                    v.close();
+                }
+            }
+        }
+    }
+
+    private static IValue toIValue(Object a) {
+        if (a instanceof NDArray) {
+            NDArray x = (NDArray) a;
+            if (!(x instanceof PtNDArray)) {
+                throw new IllegalArgumentException("kernels need PyTorch tensors, got " + x.getClass());
+            }
+            return IValue.from((PtNDArray) x);
+        }
+        if (a instanceof Double) {
+            return IValue.from((double) (Double) a);
+        }
+        if (a instanceof Long) {
+            return IValue.from((long) (Long) a);
+        }
+        throw new IllegalArgumentException("unsupported kernel argument " + a);
+    }
+
+    private void count(String method) {
+        calls.computeIfAbsent(method, m -> new LongAdder()).increment();
+    }
+}
