@@ -1,7 +1,6 @@
 package io.hicache.core.weights;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
 
 /** A checkpoint whose tensor names or shapes do not match what the model expects. */
@@ -12,7 +11,7 @@ public class CheckpointMismatchException extends IOException {
     private final List<String> unexpected;
     private final List<String> wrongShapes;
 
-    public CheckpointMismatchException(Path source, List<String> missing, List<String> unexpected,
+    public CheckpointMismatchException(String source, List<String> missing, List<String> unexpected,
             List<String> wrongShapes) {
         super(message(source, missing, unexpected, wrongShapes));
         this.missing = List.copyOf(missing);
@@ -20,7 +19,7 @@ public class CheckpointMismatchException extends IOException {
         this.wrongShapes = List.copyOf(wrongShapes);
     }
 
-    private static String message(Path source, List<String> missing, List<String> unexpected, List<String> wrong) {
+    private static String message(String source, List<String> missing, List<String> unexpected, List<String> wrong) {
         StringBuilder sb = new StringBuilder("checkpoint " + source + " does not match the model config:");
         section(sb, "missing", missing);
         section(sb, "unexpected", unexpected);

@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
@@ -38,7 +37,7 @@ import java.util.TreeMap;
  *
  * <p>{@link #scope(String)} returns a view whose names lack a prefix (e.g. {@code text_model.}).
  */
-public final class WeightStore implements AutoCloseable {
+public final class WeightStore implements WeightSource, AutoCloseable {
     /** How tensors are materialised. */
     public enum LoadMode {
         COPY,
@@ -206,7 +205,13 @@ public final class WeightStore implements AutoCloseable {
         return new WeightStore(shared, this.prefix + prefix);
     }
 
+    @Override
+    public String describe() {
+        return prefix.isEmpty() ? shared.source.toString() : shared.source + " (under '" + prefix + "')";
+    }
+
     /** Names visible in this scope, sorted. */
+    @Override
     public Set<String> names() {
         Set<String> out = new LinkedHashSet<>();
         for (String n : shared.fileOf.keySet()) {
@@ -217,12 +222,23 @@ public final class WeightStore implements AutoCloseable {
         return out;
     }
 
+    @Override
     public boolean contains(String name) {
         return shared.fileOf.containsKey(prefix + name);
     }
 
     public TensorInfo info(String name) {
         return file(name).info(prefix + name);
+    }
+
+    @Override
+    public TensorType type(String name) {
+        return info(name).type();
+    }
+
+    @Override
+    public long[] shape(String name) {
+        return info(name).shapeArray();
     }
 
     /** Metadata of every file, merged (later shards win on equal keys). */
@@ -249,6 +265,7 @@ public final class WeightStore implements AutoCloseable {
     }
 
     /** The tensor converted to {@code type} on {@code manager}'s device. */
+    @Override
     public NDArray get(String name, TensorType type, NDManager manager) throws IOException {
         SafetensorsFile f = file(name);
         TensorInfo t = f.info(prefix + name);
@@ -275,58 +292,6 @@ public final class WeightStore implements AutoCloseable {
             stored.close();
         }
         return converted;
-    }
-
-    /** Names of {@code expected} absent from this scope, in the given order. */
-    public List<String> missing(Collection<String> expected) {
-        List<String> out = new ArrayList<>();
-        for (String n : expected) {
-            if (!contains(n)) {
-                out.add(n);
-            }
-        }
-        return out;
-    }
-
-    /** Names in this scope that {@code expected} does not list, sorted. */
-    public List<String> unexpected(Collection<String> expected) {
-        Set<String> want = new LinkedHashSet<>(expected);
-        List<String> out = new ArrayList<>();
-        for (String n : names()) {
-            if (!want.contains(n)) {
-                out.add(n);
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Checks this scope against the names and shapes a model expects.
-     *
-     * @throws CheckpointMismatchException listing missing, unexpected and wrongly shaped tensors
-     */
-    public void verify(Map<String, long[]> expectedShapes) throws CheckpointMismatchException {
-        List<String> missing = missing(expectedShapes.keySet());
-        List<String> unexpected = unexpected(expectedShapes.keySet());
-        List<String> wrong = new ArrayList<>();
-        for (Map.Entry<String, long[]> e : expectedShapes.entrySet()) {
-            if (contains(e.getKey())) {
-                long[] actual = info(e.getKey()).shapeArray();
-                if (!Arrays.equals(actual, e.getValue())) {
-                    wrong.add(prefix + e.getKey() + " has shape " + Arrays.toString(actual)
-                            + ", expected " + Arrays.toString(e.getValue()));
-                }
-            }
-        }
-        if (!missing.isEmpty() || !unexpected.isEmpty() || !wrong.isEmpty()) {
-            throw new CheckpointMismatchException(shared.source, prefixAll(missing), prefixAll(unexpected), wrong);
-        }
-    }
-
-    private List<String> prefixAll(List<String> names) {
-        List<String> out = new ArrayList<>(names.size());
-        names.forEach(n -> out.add(prefix + n));
-        return out;
     }
 
     /** Bytes currently pinned by zero-copy tensors. */
