@@ -238,6 +238,60 @@ public final class Kernels {
 
     // ---------------------------------------------------------------- cache
 
+    /**
+     * Σ_k coef[k]·stack[k] in one pass (a [1, c] × [c, n] product); {@code coef} is cast to the
+     * stack's dtype. The result (shape {@code stack.shape[1:]}) is attached to {@code into}.
+     */
+    public NDArray weightedSum(NDArray stack, double[] coef, NDManager into) {
+        long[] shape = stack.getShape().slice(1).getShape();
+        try (NDArray c = into.create(coef)) {
+            return tensor("weighted_sum", c, stack, c, shape);
+        }
+    }
+
+    /**
+     * rows(a) · [f; old[0]; …; old[c−1]] computed in fp32 (fp64 for fp64 features) and returned in
+     * f's dtype, shape [rows, f.shape…], attached to {@code into}.
+     */
+    public NDArray derivativeUpdate(NDArray f, NDArray old, double[][] a, NDManager into) {
+        double[] flat = new double[a.length * a[0].length];
+        for (int i = 0; i < a.length; i++) {
+            System.arraycopy(a[i], 0, flat, i * a[0].length, a[0].length);
+        }
+        long[] shape = new long[f.getShape().dimension() + 1];
+        shape[0] = a.length;
+        System.arraycopy(f.getShape().getShape(), 0, shape, 1, shape.length - 1);
+        try (NDArray m = into.create(flat, new ai.djl.ndarray.types.Shape(a.length, a[0].length))) {
+            return tensor("derivative_update", m, f, old, m, shape);
+        }
+    }
+
+    /** Mean over all leading axes of the L2 norm over the last axis, in fp32. */
+    public double tokenNormMean(NDArray x) {
+        return scalar("token_norm_mean", x);
+    }
+
+    /** The {@code q} quantile over all leading axes of the L2 norm over the last axis, in fp32. */
+    public double tokenNormQuantile(NDArray x, double q) {
+        return scalar("token_norm_quantile", x, q);
+    }
+
+    /** ‖prediction − truth‖ / ‖truth‖ over all elements, in fp32. */
+    public double relativeL2(NDArray prediction, NDArray truth) {
+        return scalar("relative_l2", prediction, truth);
+    }
+
+    /** True when no element is NaN or infinite. */
+    public boolean allFinite(NDArray x) {
+        IValue[] in = {IValue.from((PtNDArray) x)};
+        count("all_finite");
+        try (IValue out = IValueUtils.runMethod(module, "all_finite", in)) {
+            return out.toBoolean();
+        } finally {
+            in[0].close();
+        }
+    }
+
     // ---------------------------------------------------------------- models
 
     // ---------------------------------------------------------------- text encoders and VAE
@@ -263,6 +317,25 @@ public final class Kernels {
         }
     }
 
+    private double scalar(String method, Object... args) {
+        count(method);
+        IValue[] in = new IValue[args.length];
+        try {
+            for (int i = 0; i < args.length; i++) {
+                in[i] = toIValue(args[i]);
+            }
+            try (IValue out = IValueUtils.runMethod(module, method, in)) {
+                return out.toDouble();
+            }
+        } finally {
+            for (IValue v : in) {
+                if (v != null) {
+                    v.close();
+                }
+            }
+        }
+    }
+
     private static IValue toIValue(Object a) {
         if (a instanceof NDArray) {
             NDArray x = (NDArray) a;
@@ -276,6 +349,9 @@ public final class Kernels {
         }
         if (a instanceof Long) {
             return IValue.from((long) (Long) a);
+        }
+        if (a instanceof long[]) {
+            return IValue.listFrom((long[]) a);
         }
         throw new IllegalArgumentException("unsupported kernel argument " + a);
     }

@@ -312,6 +312,26 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /**
+     * {@code length} bytes of the tensor starting {@code offset} bytes into it, mapped (no copy);
+     * lets callers walk tensors larger than 2 GiB slice by slice (e.g. one step of a trajectory).
+     */
+    public ByteBuffer bytes(String name, long offset, long length) throws IOException {
+        TensorInfo t = info(name);
+        if (offset < 0 || length < 0 || offset + length > t.byteSize()) {
+            throw new IllegalArgumentException("byte range [" + offset + ", " + (offset + length)
+                    + ") outside tensor '" + name + "' of " + t.byteSize() + " bytes");
+        }
+        if (length > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("slices over 2 GiB are not supported");
+        }
+        if (length == 0) {
+            return ByteBuffer.allocateDirect(0).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + offset, length)
+                .order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
      * The tensor in its stored type. Types DJL accepts are backed by the mapped file (read-only:
      * never modify such a tensor in place); bf16/int16 are copied once into an owned tensor.
      */

@@ -1,0 +1,262 @@
+package io.hicache.core.cache;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Immutable, validated cache parameters; serialises to and from JSON.
+ *
+ * <p>Defaults are the paper's headline configuration (FLUX.1-dev, 50 steps): interval N = 7,
+ * max order 2, first_enhance 3, σ = 0.5 — 9 full steps of 50, 5.56× fewer transformer passes.
+ * {@link #upstreamDefaults(CacheMode)} gives the per-mode defaults of upstream's {@code cache_init}.
+ *
+ * <p>HiCache-Analytic derives a per-layer σ = min(σ_max, α / (√2·q + ε)) from q, an EMA
+ * (weight β) of the mean token L2 norm (or its {@code analyticQuantile} quantile) of Δ¹F, with
+ * optional log-domain smoothing γ; the fixed σ is then ignored.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonPropertyOrder({"mode", "interval", "maxOrder", "firstEnhance", "hicacheScale"})
+public final class CacheConfig {
+    public static final int DEFAULT_INTERVAL = 7;
+    public static final int DEFAULT_MAX_ORDER = 2;
+    public static final int DEFAULT_FIRST_ENHANCE = 3;
+    public static final double DEFAULT_SCALE = 0.5;
+    public static final int MAX_ORDER_LIMIT = 8;
+    public static final double MAX_SCALE = 4.0;
+
+    private final CacheMode mode;
+    private final int interval;
+    private final int maxOrder;
+    private final int firstEnhance;
+    private final double hicacheScale;
+    private final double analyticAlpha;
+    private final double analyticSigmaMax;
+    private final double analyticBeta;
+    private final double analyticEps;
+    private final Double analyticQuantile;
+    private final double analyticSmooth;
+
+    @JsonCreator
+    public CacheConfig(
+            @JsonProperty("mode") CacheMode mode,
+            @JsonProperty("interval") Integer interval,
+            @JsonProperty("maxOrder") Integer maxOrder,
+            @JsonProperty("firstEnhance") Integer firstEnhance,
+            @JsonProperty("hicacheScale") Double hicacheScale,
+            @JsonProperty("analyticAlpha") Double analyticAlpha,
+            @JsonProperty("analyticSigmaMax") Double analyticSigmaMax,
+            @JsonProperty("analyticBeta") Double analyticBeta,
+            @JsonProperty("analyticEps") Double analyticEps,
+            @JsonProperty("analyticQuantile") Double analyticQuantile,
+            @JsonProperty("analyticSmooth") Double analyticSmooth) {
+        this.mode = mode == null ? CacheMode.HICACHE : mode;
+        this.interval = interval == null ? DEFAULT_INTERVAL : interval;
+        this.maxOrder = maxOrder == null ? DEFAULT_MAX_ORDER : maxOrder;
+        this.firstEnhance = firstEnhance == null ? DEFAULT_FIRST_ENHANCE : firstEnhance;
+        this.hicacheScale = hicacheScale == null ? DEFAULT_SCALE : hicacheScale;
+        this.analyticAlpha = analyticAlpha == null ? 1.28 : analyticAlpha;
+        this.analyticSigmaMax = analyticSigmaMax == null ? 1.0 : analyticSigmaMax;
+        this.analyticBeta = analyticBeta == null ? 0.01 : analyticBeta;
+        this.analyticEps = analyticEps == null ? 1e-6 : analyticEps;
+        this.analyticQuantile = analyticQuantile;
+        this.analyticSmooth = analyticSmooth == null ? 0.0 : analyticSmooth;
+        validate();
+    }
+
+    /** The paper's headline configuration in HiCache mode. */
+    public static CacheConfig defaults() {
+        return of(CacheMode.HICACHE);
+    }
+
+    /** Headline parameters with the given mode. */
+    public static CacheConfig of(CacheMode mode) {
+        return new CacheConfig(mode, null, null, null, null, null, null, null, null, null, null);
+    }
+
+    /** The defaults of upstream's {@code cache_init} for {@code mode} (interval 6, etc.). */
+    public static CacheConfig upstreamDefaults(CacheMode mode) {
+        switch (mode) {
+            case ORIGINAL:
+                return of(mode).withInterval(1).withMaxOrder(0);
+            case TAYLOR:
+            case TAYLOR_SCALED:
+                return of(mode).withInterval(6).withMaxOrder(2);
+            case HICACHE:
+            case HICACHE_ANALYTIC:
+                return of(mode).withInterval(6).withMaxOrder(1);
+            case FORA:
+                return of(mode).withInterval(7).withMaxOrder(0);
+            default:
+                throw new AssertionError(mode);
+        }
+    }
+
+    private void validate() {
+        check(interval >= 1, "interval must be >= 1, got " + interval);
+        check(maxOrder >= 0 && maxOrder <= MAX_ORDER_LIMIT,
+                "max order must be in 0.." + MAX_ORDER_LIMIT + ", got " + maxOrder);
+        check(firstEnhance >= 1, "first_enhance must be >= 1, got " + firstEnhance);
+        check(Double.isFinite(hicacheScale) && hicacheScale > 0 && hicacheScale <= MAX_SCALE,
+                "hicache scale σ must be in (0, " + MAX_SCALE + "], got " + hicacheScale);
+        check(Double.isFinite(analyticAlpha) && analyticAlpha > 0, "analytic alpha must be > 0, got " + analyticAlpha);
+        check(Double.isFinite(analyticSigmaMax) && analyticSigmaMax > 0 && analyticSigmaMax <= MAX_SCALE,
+                "analytic sigma max must be in (0, " + MAX_SCALE + "], got " + analyticSigmaMax);
+        check(Double.isFinite(analyticBeta) && analyticBeta <= 1,
+                "analytic beta must be <= 1 (<= 0 disables the EMA), got " + analyticBeta);
+        check(Double.isFinite(analyticEps) && analyticEps > 0, "analytic eps must be > 0, got " + analyticEps);
+        check(analyticQuantile == null || (analyticQuantile > 0 && analyticQuantile < 1),
+                "analytic quantile must be in (0, 1), got " + analyticQuantile);
+        check(Double.isFinite(analyticSmooth) && analyticSmooth >= 0 && analyticSmooth < 1,
+                "analytic smoothing must be in [0, 1), got " + analyticSmooth);
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    @JsonProperty("mode")
+    public CacheMode mode() {
+        return mode;
+    }
+
+    @JsonProperty("interval")
+    public int interval() {
+        return interval;
+    }
+
+    @JsonProperty("maxOrder")
+    public int maxOrder() {
+        return maxOrder;
+    }
+
+    @JsonProperty("firstEnhance")
+    public int firstEnhance() {
+        return firstEnhance;
+    }
+
+    @JsonProperty("hicacheScale")
+    public double hicacheScale() {
+        return hicacheScale;
+    }
+
+    @JsonProperty("analyticAlpha")
+    public double analyticAlpha() {
+        return analyticAlpha;
+    }
+
+    @JsonProperty("analyticSigmaMax")
+    public double analyticSigmaMax() {
+        return analyticSigmaMax;
+    }
+
+    @JsonProperty("analyticBeta")
+    public double analyticBeta() {
+        return analyticBeta;
+    }
+
+    @JsonProperty("analyticEps")
+    public double analyticEps() {
+        return analyticEps;
+    }
+
+    /** Quantile of token norms used instead of their mean, or null for the mean. */
+    @JsonProperty("analyticQuantile")
+    public Double analyticQuantile() {
+        return analyticQuantile;
+    }
+
+    @JsonProperty("analyticSmooth")
+    public double analyticSmooth() {
+        return analyticSmooth;
+    }
+
+    /** The step schedule these parameters produce. */
+    public StepSchedule schedule() {
+        return new StepSchedule(mode, interval, firstEnhance);
+    }
+
+    public CacheConfig withMode(CacheMode m) {
+        return new CacheConfig(m, interval, maxOrder, firstEnhance, hicacheScale, analyticAlpha, analyticSigmaMax,
+                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+    }
+
+    public CacheConfig withInterval(int n) {
+        return new CacheConfig(mode, n, maxOrder, firstEnhance, hicacheScale, analyticAlpha, analyticSigmaMax,
+                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+    }
+
+    public CacheConfig withMaxOrder(int o) {
+        return new CacheConfig(mode, interval, o, firstEnhance, hicacheScale, analyticAlpha, analyticSigmaMax,
+                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+    }
+
+    public CacheConfig withFirstEnhance(int fe) {
+        return new CacheConfig(mode, interval, maxOrder, fe, hicacheScale, analyticAlpha, analyticSigmaMax,
+                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+    }
+
+    public CacheConfig withHicacheScale(double s) {
+        return new CacheConfig(mode, interval, maxOrder, firstEnhance, s, analyticAlpha, analyticSigmaMax,
+                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+    }
+
+    /** HiCache-Analytic parameters; null keeps the current value (quantile: null means "mean"). */
+    public CacheConfig withAnalytic(Double alpha, Double sigmaMax, Double beta, Double eps, Double quantile,
+            Double smooth) {
+        return new CacheConfig(mode, interval, maxOrder, firstEnhance, hicacheScale,
+                alpha == null ? analyticAlpha : alpha, sigmaMax == null ? analyticSigmaMax : sigmaMax,
+                beta == null ? analyticBeta : beta, eps == null ? analyticEps : eps,
+                quantile == null ? analyticQuantile : quantile, smooth == null ? analyticSmooth : smooth);
+    }
+
+    /** Compact description for file names and tables, e.g. {@code HiCache_i7_o2_fe3_s0.5}. */
+    public String tag() {
+        if (mode == CacheMode.ORIGINAL) {
+            return "original";
+        }
+        StringBuilder sb = new StringBuilder(mode.displayName()).append("_i").append(interval);
+        if (mode != CacheMode.FORA) {
+            sb.append("_o").append(maxOrder);
+        }
+        sb.append("_fe").append(firstEnhance);
+        if (mode == CacheMode.HICACHE || mode == CacheMode.TAYLOR_SCALED) {
+            sb.append("_s").append(trim(hicacheScale));
+        }
+        return sb.toString();
+    }
+
+    private static String trim(double v) {
+        String s = String.format(Locale.ROOT, "%.4f", v);
+        return s.replaceAll("0+$", "").replaceAll("\\.$", "");
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof CacheConfig)) {
+            return false;
+        }
+        CacheConfig c = (CacheConfig) o;
+        return mode == c.mode && interval == c.interval && maxOrder == c.maxOrder && firstEnhance == c.firstEnhance
+                && hicacheScale == c.hicacheScale && analyticAlpha == c.analyticAlpha
+                && analyticSigmaMax == c.analyticSigmaMax && analyticBeta == c.analyticBeta
+                && analyticEps == c.analyticEps && Objects.equals(analyticQuantile, c.analyticQuantile)
+                && analyticSmooth == c.analyticSmooth;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(mode, interval, maxOrder, firstEnhance, hicacheScale, analyticAlpha, analyticSigmaMax,
+                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+    }
+
+    @Override
+    public String toString() {
+        return tag();
+    }
+}

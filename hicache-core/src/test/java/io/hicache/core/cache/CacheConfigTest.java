@@ -1,0 +1,96 @@
+package io.hicache.core.cache;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+class CacheConfigTest {
+    @Test
+    void defaultsAreThePaperHeadline() {
+        CacheConfig c = CacheConfig.defaults();
+        assertEquals(CacheMode.HICACHE, c.mode());
+        assertEquals(7, c.interval());
+        assertEquals(2, c.maxOrder());
+        assertEquals(3, c.firstEnhance());
+        assertEquals(0.5, c.hicacheScale());
+        assertEquals(9, c.schedule().fullSteps(50).size());
+        assertEquals(50.0 / 9, c.schedule().speedup(50), 1e-12);
+    }
+
+    @Test
+    void upstreamPerModeDefaults() {
+        assertEquals(6, CacheConfig.upstreamDefaults(CacheMode.HICACHE).interval());
+        assertEquals(1, CacheConfig.upstreamDefaults(CacheMode.HICACHE).maxOrder());
+        assertEquals(2, CacheConfig.upstreamDefaults(CacheMode.TAYLOR).maxOrder());
+        assertEquals(1, CacheConfig.upstreamDefaults(CacheMode.ORIGINAL).interval());
+    }
+
+    @Test
+    void modesParseCaseInsensitivelyWithAliases() {
+        assertEquals(CacheMode.HICACHE, CacheMode.parse("hicache"));
+        assertEquals(CacheMode.HICACHE, CacheMode.parse("HICACHE"));
+        assertEquals(CacheMode.HICACHE_ANALYTIC, CacheMode.parse("HiCache-Analytic"));
+        assertEquals(CacheMode.HICACHE_ANALYTIC, CacheMode.parse("hicache_analytic"));
+        assertEquals(CacheMode.TAYLOR_SCALED, CacheMode.parse("taylor_scaled"));
+        assertEquals(CacheMode.TAYLOR, CacheMode.parse("TaylorSeer"));
+        assertEquals(CacheMode.FORA, CacheMode.parse("fora"));
+        assertEquals(CacheMode.ORIGINAL, CacheMode.parse("Original"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CacheMode.parse("ToCa"));
+        assertTrue(e.getMessage().contains("HiCache-Analytic"), e.getMessage());
+    }
+
+    @Test
+    void invalidParametersAreRejectedWithTheirName() {
+        assertMessage(() -> CacheConfig.defaults().withInterval(0), "interval");
+        assertMessage(() -> CacheConfig.defaults().withMaxOrder(9), "max order");
+        assertMessage(() -> CacheConfig.defaults().withMaxOrder(-1), "max order");
+        assertMessage(() -> CacheConfig.defaults().withFirstEnhance(0), "first_enhance");
+        assertMessage(() -> CacheConfig.defaults().withHicacheScale(0), "σ");
+        assertMessage(() -> CacheConfig.defaults().withHicacheScale(4.5), "σ");
+        assertMessage(() -> CacheConfig.defaults().withHicacheScale(Double.NaN), "σ");
+        assertMessage(() -> CacheConfig.defaults().withAnalytic(-1.0, null, null, null, null, null), "alpha");
+        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, 1.5, null, null, null), "beta");
+        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, 0.0, null, null), "eps");
+        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, null, 1.0, null), "quantile");
+        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, null, null, 1.0), "smoothing");
+    }
+
+    private static void assertMessage(Runnable r, String part) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r::run);
+        assertTrue(e.getMessage().contains(part), e.getMessage());
+    }
+
+    @Test
+    void jsonRoundTrip() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        CacheConfig c = CacheConfig.of(CacheMode.HICACHE_ANALYTIC).withInterval(5)
+                .withAnalytic(1.1, 0.9, 0.02, 1e-5, 0.95, 0.3);
+        String s = json.writeValueAsString(c);
+        assertTrue(s.contains("\"mode\":\"HiCache-Analytic\""), s);
+        assertEquals(c, json.readValue(s, CacheConfig.class));
+        assertEquals(CacheConfig.defaults(), json.readValue("{}", CacheConfig.class));
+        assertEquals(CacheMode.TAYLOR, json.readValue("{\"mode\":\"taylor\"}", CacheConfig.class).mode());
+        assertThrows(Exception.class, () -> json.readValue("{\"interval\":0}", CacheConfig.class));
+    }
+
+    @Test
+    void scheduleRule() {
+        StepSchedule s = new StepSchedule(CacheMode.HICACHE, 7, 3);
+        assertEquals("FFFffffffF", s.pattern(10));
+        assertFalse(s.isFull(45));
+        StepSchedule original = new StepSchedule(CacheMode.ORIGINAL, 7, 3);
+        assertEquals("FFFFFFFFFF", original.pattern(10));
+        assertEquals("FffFffFffF", new StepSchedule(CacheMode.TAYLOR, 3, 1).pattern(10));
+    }
+
+    @Test
+    void tagsNameTheParameters() {
+        assertEquals("HiCache_i7_o2_fe3_s0.5", CacheConfig.defaults().tag());
+        assertEquals("original", CacheConfig.of(CacheMode.ORIGINAL).tag());
+        assertEquals("FORA_i7_fe3", CacheConfig.of(CacheMode.FORA).tag());
+    }
+}
