@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         versionProvider = VersionInfo.class,
         sortOptions = false,
         usageHelpAutoWidth = true,
+        subcommands = {ReplayCommand.class},
         description = "Diffusion-transformer image generation on DJL/PyTorch, accelerated by HiCache "
                 + "(Hermite cache-then-forecast).")
 public final class HiCacheCli implements Runnable {

@@ -1,0 +1,54 @@
+package io.hicache.core.pipeline;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.ServiceLoader;
+
+/**
+ * A model family the launcher can run ({@code flux}, {@code qwen-image}, ...), found through
+ * {@link ServiceLoader}: a backend module lists its implementation in
+ * {@code META-INF/services/io.hicache.core.pipeline.Backend}.
+ */
+public interface Backend {
+    /** The name users select with {@code --backend}. */
+    String name();
+
+    /** One line for help texts. */
+    String description();
+
+    /** The model used when the user names none (a built-in tiny model or a conventional path). */
+    String defaultModel();
+
+    /**
+     * Checks that {@code model} exists and holds what {@code spec} needs without loading weights;
+     * the message names what is missing and how to get it.
+     *
+     * @throws IOException when something required is missing or unreadable
+     */
+    void checkModel(PipelineSpec spec) throws IOException;
+
+    /** Loads the components {@code spec} asks for. */
+    ImagePipeline open(PipelineSpec spec) throws IOException;
+
+    /** All backends on the class path, in discovery order. */
+    static List<Backend> available() {
+        List<Backend> out = new ArrayList<>();
+        ServiceLoader.load(Backend.class).forEach(out::add);
+        return out;
+    }
+
+    /** The backend named {@code name} (case-insensitive). */
+    static Backend named(String name) {
+        List<Backend> all = available();
+        for (Backend b : all) {
+            if (b.name().equalsIgnoreCase(name.trim())) {
+                return b;
+            }
+        }
+        List<String> names = new ArrayList<>();
+        all.forEach(b -> names.add(b.name()));
+        throw new IllegalArgumentException("unknown backend '" + name + "'"
+                + (names.isEmpty() ? ": none is installed" : ": available are " + String.join(", ", names)));
+    }
+}
