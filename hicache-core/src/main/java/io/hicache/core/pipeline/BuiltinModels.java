@@ -63,6 +63,14 @@ public final class BuiltinModels {
             return dir;
         }
         Files.createDirectories(root);
+        // the file lock excludes other processes; the monitor other threads (a JVM holds one lock per file)
+        synchronized (BuiltinModels.class) {
+            return materializeLocked(root, dir, name, version, writer);
+        }
+    }
+
+    private static Path materializeLocked(Path root, Path dir, String name, String version, Writer writer)
+            throws IOException {
         try (FileChannel lockFile = FileChannel.open(root.resolve(name + ".lock"),
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                 FileLock lock = lockFile.lock()) {
