@@ -233,8 +233,12 @@ abstract class LabelFont {
             } catch (OutOfMemoryError e) {
                 throw e;
             } catch (RuntimeException | Error e) {
-                // no fonts: InternalError("Fontconfig head is null"), "No fonts found", missing libfreetype...
-                LOG.warn("Java2D cannot render text here ({}); labels use the built-in bitmap font", e.toString());
+                // no fonts: InternalError wrapping "Fontconfig head is null", "No fonts found", missing libfreetype...
+                Throwable cause = e;
+                while (cause.getCause() != null) {
+                    cause = cause.getCause();
+                }
+                LOG.warn("Java2D cannot render text here ({}); labels use the built-in bitmap font", cause.toString());
                 return false;
             }
         }
