@@ -20,9 +20,9 @@ import java.util.List;
  *       -1 to 0, 1 to 255.</li>
  * </ol>
  *
- * <p>BFL's reference code instead computes {@code trunc(127.5·(clamp(x,-1,1)+1))}; the two differ by at
- * most one level on some pixels. We follow diffusers because the FLUX/Qwen references we compare
- * with are produced by diffusers pipelines.
+ * <p>BFL's reference code (which the upstream HiCache FLUX runs use, before JPEG encoding) instead
+ * computes {@code trunc(127.5·(clamp(x,-1,1)+1))}: rounding against truncation, so the two differ by
+ * at most one level. The project follows diffusers (model-architectures.md §2.3).
  */
 public final class TensorImages {
     private TensorImages() {}
