@@ -14,6 +14,11 @@ import java.nio.file.StandardOpenOption;
  * On failure the temporary file is removed and the target is untouched.
  */
 public final class AtomicFiles {
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /** The infix of temporary names; files containing it are leftovers of interrupted writes. */
+    public static final String TEMP_INFIX = ".tmp-";
+
     private AtomicFiles() {}
 
     /** Writes into a channel. */
@@ -27,10 +32,12 @@ public final class AtomicFiles {
         if (dir != null) {
             Files.createDirectories(dir);
         }
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".tmp-", "");
+        // createTempFile would make the file owner-only (0600); a fresh random name opened with
+        // CREATE_NEW gets the usual permissions from the umask, like any other output file
+        Path tmp = dir.resolve("." + target.getFileName() + TEMP_INFIX + Long.toUnsignedString(RANDOM.nextLong(), 36));
         boolean done = false;
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
                 writer.write(ch);
                 ch.force(true);
             }
