@@ -2,6 +2,7 @@ package io.hicache.flux;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hicache.core.runtime.TensorType;
 import io.hicache.core.weights.WeightStore;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,6 +20,17 @@ public final class ModelFiles {
         return "expected the diffusers layout of a FLUX.1 model folder (the Hugging Face repository"
                 + " black-forest-labs/FLUX.1-dev or FLUX.1-schnell, downloaded with all its subfolders),"
                 + " or a tiny test model written by `hicache init-tiny`; " + dir + " is the component folder";
+    }
+
+    /**
+     * Checks a component's compute type: float32 or bfloat16. float16 is refused because T5 overflows
+     * in it (transformers keeps T5's wo in float32 for that reason) and CPU GEMM in it is very slow.
+     */
+    public static TensorType requireComputeType(TensorType dtype) {
+        if (dtype != TensorType.F32 && dtype != TensorType.BF16) {
+            throw new IllegalArgumentException("compute dtype must be float32 or bfloat16, got " + dtype.displayName());
+        }
+        return dtype;
     }
 
     /** {@code dir/name}, which must be a regular file. */

@@ -31,8 +31,11 @@ import org.junit.jupiter.api.io.TempDir;
  * difference of each component printed.
  */
 class TinyComponentsTest {
-    /** A warm tiny component must run well under a second on 2 shared cores. */
-    static final double MAX_WARM_MS = 1000;
+    /**
+     * Guard against pathologies only: warm runs take 2–20 ms on an idle 2-core machine, but the cores
+     * are shared with other builds, which was seen to slow them 20×.
+     */
+    static final double MAX_WARM_MS = 3000;
 
     @TempDir
     Path root;

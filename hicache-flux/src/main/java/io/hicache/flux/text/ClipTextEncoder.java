@@ -68,6 +68,7 @@ public final class ClipTextEncoder implements AutoCloseable {
     /** Loads from a source whose names lack the {@code text_model.} prefix. */
     public static ClipTextEncoder load(WeightSource source, ClipTextConfig config, TensorType dtype,
             NDManager manager) throws IOException {
+        ModelFiles.requireComputeType(dtype);
         RenamedWeightSource.Builder b = RenamedWeightSource.over(source);
         for (String n : source.names()) {
             if (!n.equals(POSITION_IDS)) {

@@ -84,11 +84,11 @@ public final class ClipTokenizer implements AutoCloseable {
             if (line.isBlank() || line.startsWith("#version")) {
                 continue;
             }
-            if (line.split(" ", -1).length != 2) {
-                throw new IOException(file + ": a merge must be two tokens separated by one space: '" + line + "'");
-            }
             if (merges.size() == MAX_MERGES) {
                 break;
+            }
+            if (line.split(" ", -1).length != 2) {
+                throw new IOException(file + ": a merge must be two tokens separated by one space: '" + line + "'");
             }
             merges.add(line);
         }

@@ -58,6 +58,7 @@ public final class T5Encoder implements AutoCloseable {
     /** Loads the parameters of {@code config} from transformers' T5EncoderModel names. */
     public static T5Encoder load(WeightSource source, T5Config config, TensorType dtype, NDManager manager)
             throws IOException {
+        ModelFiles.requireComputeType(dtype);
         return new T5Encoder(config, dtype, Parameters.load(withSharedEmbedding(source), spec(config), dtype, manager));
     }
 

@@ -25,7 +25,7 @@ public final class TinyT5 {
     static final List<String> WORDS = List.of("a", "an", "the", "of", "in", "on", "with", "and", "photo",
             "cat", "dog", "red", "blue", "car", "city", "night", "astronaut", "riding", "horse", "mountain",
             "portrait", "painting", "forest", "sunset");
-    static final String CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789.,!?'-:;\"()";
+    static final String CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,!?'-:;\"()";
 
     private TinyT5() {}
 

@@ -72,6 +72,7 @@ public final class VaeDecoder implements AutoCloseable {
     /** Loads from a source with diffusers names ({@code decoder.*}, {@code post_quant_conv.*}). */
     public static VaeDecoder load(WeightSource source, VaeConfig config, TensorType dtype, NDManager manager)
             throws IOException {
+        ModelFiles.requireComputeType(dtype);
         return new VaeDecoder(config, dtype, Parameters.load(source, spec(config), dtype, manager));
     }
 

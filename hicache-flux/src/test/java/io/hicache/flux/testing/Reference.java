@@ -90,7 +90,7 @@ public final class Reference {
 
     /** softmax(q·kᵀ·scale + bias)·v; {@code bias} may be null. */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias, double scale) {
-        int r = (int) q.getShape().dimension();
+        int r = q.getShape().dimension();
         int[] axes = new int[r];
         for (int i = 0; i < r; i++) {
             axes[i] = i;

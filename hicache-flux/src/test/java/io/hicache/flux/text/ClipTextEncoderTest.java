@@ -248,9 +248,10 @@ class ClipTextEncoderTest {
             assertThrows(IllegalArgumentException.class, () -> clip.encode(call.create(new long[][] {{EOS + 1}})));
             NDArray ids = call.create(IDS);
             int before = call.getManagedArrays().size();
-            try (ClipTextEncoder.Output out = clip.encode(ids)) {
-                assertEquals(before + 2, call.getManagedArrays().size(), "hidden states and pooled only");
-            }
+            ClipTextEncoder.Output out = clip.encode(ids);
+            assertEquals(before + 2, call.getManagedArrays().size(), "hidden states and pooled only");
+            out.close();
+            assertEquals(before, call.getManagedArrays().size(), "closing the output frees both");
         }
     }
 }

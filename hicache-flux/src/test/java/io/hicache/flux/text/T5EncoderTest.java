@@ -323,6 +323,14 @@ class T5EncoderTest {
     }
 
     @Test
+    void onlyFloat32AndBfloat16AreComputeTypes() throws IOException {
+        TinyT5.write(dir, 13, TensorType.F32, false);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> T5Encoder.load(dir, TensorType.F16, m));
+        assertTrue(e.getMessage().contains("float32 or bfloat16"), e.getMessage());
+    }
+
+    @Test
     void configIsReadAndValidated() throws IOException {
         Files.writeString(dir.resolve("config.json"), T5Config.xxl().toJson());
         T5Config c = T5Config.read(dir);
