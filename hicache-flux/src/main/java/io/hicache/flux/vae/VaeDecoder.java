@@ -1,0 +1,224 @@
+package io.hicache.flux.vae;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv2d;
+import io.hicache.core.nn.Layers;
+import io.hicache.core.nn.ParameterSpec;
+import io.hicache.core.nn.Parameters;
+import io.hicache.core.nn.Scopes;
+import io.hicache.core.runtime.Kernels;
+import io.hicache.core.runtime.Precision;
+import io.hicache.core.runtime.TensorType;
+import io.hicache.core.weights.RenamedWeightSource;
+import io.hicache.core.weights.WeightSource;
+import io.hicache.core.weights.WeightStore;
+import io.hicache.flux.ModelFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * The decoder half of FLUX's AutoencoderKL: latents → RGB in [−1, 1]. conv_in, a mid block (ResNet,
+ * single-head self-attention over all pixels, ResNet), up blocks of layers_per_block + 1 ResNets with
+ * nearest-2× + conv upsampling on all but the last, then GroupNorm, SiLU and conv_out. All norms are
+ * GroupNorm with eps 1e-6. Each block runs in its own scope, so at most a block's intermediates are
+ * alive at a time (at 1024² one activation is 128×1024×1024 values).
+ */
+public final class VaeDecoder implements AutoCloseable {
+    static final double EPS = 1e-6;
+    private static final Shape ONE = new Shape(1, 1);
+
+    private final VaeConfig config;
+    private final TensorType dtype;
+    private final Parameters params;
+    private final Parameters decoder;
+    private final Kernels kernels;
+
+    private VaeDecoder(VaeConfig config, TensorType dtype, Parameters params) {
+        this.config = config;
+        this.dtype = dtype;
+        this.params = params;
+        this.decoder = params.scope("decoder.");
+        this.kernels = Kernels.on(params.manager().getDevice());
+    }
+
+    /** Loads {@code vae/}: config.json plus diffusers' diffusion_pytorch_model.safetensors. */
+    public static VaeDecoder load(Path dir, TensorType dtype, NDManager manager) throws IOException {
+        VaeConfig config = VaeConfig.read(dir);
+        try (WeightStore store = ModelFiles.openWeights(dir)) {
+            return load(decoderSide(store), config, dtype, manager);
+        }
+    }
+
+    /**
+     * Loads the decoder from BFL's single-file {@code ae.safetensors} (LDM names, fp32), which holds
+     * no config: pass {@link VaeConfig#flux1()} for FLUX.1.
+     */
+    public static VaeDecoder loadBfl(Path aeFile, VaeConfig config, TensorType dtype, NDManager manager)
+            throws IOException {
+        if (!Files.isRegularFile(aeFile)) {
+            throw new NoSuchFileException(aeFile.toString(), null,
+                    "missing BFL autoencoder: ae.safetensors is in the root of the FLUX.1 Hugging Face repository");
+        }
+        try (WeightStore store = WeightStore.open(aeFile)) {
+            return load(BflVaeNames.decoderView(store, config), config, dtype, manager);
+        }
+    }
+
+    /** Loads from a source with diffusers names ({@code decoder.*}, {@code post_quant_conv.*}). */
+    public static VaeDecoder load(WeightSource source, VaeConfig config, TensorType dtype, NDManager manager)
+            throws IOException {
+        ModelFiles.requireComputeType(dtype);
+        return new VaeDecoder(config, dtype, Parameters.load(source, spec(config), dtype, manager));
+    }
+
+    /** The checkpoint without its encoder side ({@code encoder.*}, {@code quant_conv.*}), which T2I never runs. */
+    static WeightSource decoderSide(WeightSource full) {
+        RenamedWeightSource.Builder b = RenamedWeightSource.over(full);
+        for (String n : full.names()) {
+            if (!n.startsWith("encoder.") && !n.startsWith("quant_conv.")) {
+                b.map(n, n);
+            }
+        }
+        return b.build();
+    }
+
+    /** Every decoder parameter with its diffusers name and shape. */
+    public static ParameterSpec spec(VaeConfig c) {
+        int[] ch = c.blockOutChannels();
+        int levels = ch.length;
+        int top = ch[levels - 1];
+        ParameterSpec s = new ParameterSpec();
+        if (c.usePostQuantConv) {
+            s.conv2d("post_quant_conv", c.latentChannels, c.latentChannels, 1, true);
+        }
+        s.conv2d("decoder.conv_in", top, c.latentChannels, 3, true);
+        resnetSpec(s, "decoder.mid_block.resnets.0", top, top);
+        if (c.midBlockAddAttention) {
+            String a = "decoder.mid_block.attentions.0.";
+            s.norm(a + "group_norm", top, true)
+                    .linear(a + "to_q", top, top, true)
+                    .linear(a + "to_k", top, top, true)
+                    .linear(a + "to_v", top, top, true)
+                    .linear(a + "to_out.0", top, top, true);
+        }
+        resnetSpec(s, "decoder.mid_block.resnets.1", top, top);
+        int previous = top;
+        for (int i = 0; i < levels; i++) {
+            int out = ch[levels - 1 - i]; // up blocks run from the widest level down
+            for (int j = 0; j <= c.layersPerBlock; j++) {
+                resnetSpec(s, "decoder.up_blocks." + i + ".resnets." + j, j == 0 ? previous : out, out);
+            }
+            if (i < levels - 1) {
+                s.conv2d("decoder.up_blocks." + i + ".upsamplers.0.conv", out, out, 3, true);
+            }
+            previous = out;
+        }
+        return s.norm("decoder.conv_norm_out", ch[0], true).conv2d("decoder.conv_out", c.outChannels, ch[0], 3, true);
+    }
+
+    private static void resnetSpec(ParameterSpec s, String prefix, int in, int out) {
+        s.norm(prefix + ".norm1", in, true)
+                .conv2d(prefix + ".conv1", out, in, 3, true)
+                .norm(prefix + ".norm2", out, true)
+                .conv2d(prefix + ".conv2", out, out, 3, true);
+        if (in != out) {
+            s.conv2d(prefix + ".conv_shortcut", out, in, 1, true);
+        }
+    }
+
+    public VaeConfig config() {
+        return config;
+    }
+
+    public TensorType dtype() {
+        return dtype;
+    }
+
+    public long parameterBytes() {
+        return params.bytes();
+    }
+
+    /**
+     * Transformer-space latents [B, latent_channels, h, w] (any float dtype) → float32 images
+     * [B, out_channels, h·s, w·s] clamped to [−1, 1], s = {@link VaeConfig#scaleFactor()}. The
+     * latents are first mapped to the VAE's space, z = latents / scaling_factor + shift_factor, in
+     * the compute dtype. The result is attached to the manager of {@code latents}.
+     */
+    public NDArray decode(NDArray latents) {
+        long[] s = latents.getShape().getShape();
+        if (s.length != 4 || s[1] != config.latentChannels || !Precision.typeOf(latents).isFloatingPoint()) {
+            throw new IllegalArgumentException("latents must be floats [batch, " + config.latentChannels
+                    + ", height, width], got " + Precision.typeOf(latents) + Arrays.toString(s));
+        }
+        return Scopes.apply(latents, in -> {
+            NDArray z = Precision.cast(in, dtype).div(config.scalingFactor).add(config.shiftFactor);
+            if (config.usePostQuantConv) {
+                z = conv(z, params, "post_quant_conv", 0);
+            }
+            NDArray x = conv(z, decoder, "conv_in", 1);
+            x = Scopes.step(x, h -> resnet("mid_block.resnets.0.", h));
+            if (config.midBlockAddAttention) {
+                x = Scopes.step(x, this::attention);
+            }
+            x = Scopes.step(x, h -> resnet("mid_block.resnets.1.", h));
+            for (int i = 0; i < config.levels(); i++) {
+                for (int j = 0; j <= config.layersPerBlock; j++) {
+                    String prefix = "up_blocks." + i + ".resnets." + j + ".";
+                    x = Scopes.step(x, h -> resnet(prefix, h));
+                }
+                if (i < config.levels() - 1) {
+                    String prefix = "up_blocks." + i + ".upsamplers.0.";
+                    x = Scopes.step(x, h -> upsample(prefix, h));
+                }
+            }
+            x = Scopes.step(x, h -> conv(kernels.silu(norm(h, decoder, "conv_norm_out")), decoder, "conv_out", 1));
+            return Precision.toFloat32(x).clip(-1, 1);
+        });
+    }
+
+    /** ResNet block: conv2(SiLU(GN2(conv1(SiLU(GN1(x)))))) plus x (through a 1×1 conv when channels change). */
+    NDArray resnet(String prefix, NDArray x) {
+        Parameters p = decoder.scope(prefix);
+        NDArray h = conv(kernels.silu(norm(x, p, "norm1")), p, "conv1", 1);
+        h = conv(kernels.silu(norm(h, p, "norm2")), p, "conv2", 1);
+        NDArray shortcut = p.find("conv_shortcut.weight") == null ? x : conv(x, p, "conv_shortcut", 0);
+        return shortcut.add(h);
+    }
+
+    /** Nearest-neighbour 2× upsampling, then a 3×3 convolution. */
+    NDArray upsample(String prefix, NDArray x) {
+        return conv(kernels.upsampleNearest2x(x), decoder.scope(prefix), "conv", 1);
+    }
+
+    /** Mid-block attention: one head over all h·w pixels, Linear q/k/v/out, scale 1/√C, residual. */
+    NDArray attention(NDArray x) {
+        Parameters p = decoder.scope("mid_block.attentions.0.");
+        long b = x.getShape().get(0);
+        long c = x.getShape().get(1);
+        long h = x.getShape().get(2);
+        long w = x.getShape().get(3);
+        NDArray t = norm(x, p, "group_norm").reshape(b, c, h * w).transpose(0, 2, 1);
+        NDArray o = kernels.sdpa(Layers.linear(t, p, "to_q"), Layers.linear(t, p, "to_k"), Layers.linear(t, p, "to_v"),
+                1 / Math.sqrt(c));
+        return x.add(Layers.linear(o, p, "to_out.0").transpose(0, 2, 1).reshape(b, c, h, w));
+    }
+
+    private NDArray norm(NDArray x, Parameters p, String name) {
+        return kernels.groupNorm(x, config.normNumGroups, p.get(name + ".weight"), p.get(name + ".bias"), EPS);
+    }
+
+    private static NDArray conv(NDArray x, Parameters p, String name, int padding) {
+        return Conv2d.conv2d(x, p.get(name + ".weight"), p.get(name + ".bias"), ONE, new Shape(padding, padding), ONE, 1)
+                .singletonOrThrow();
+    }
+
+    @Override
+    public void close() {
+        params.close();
+    }
+}
