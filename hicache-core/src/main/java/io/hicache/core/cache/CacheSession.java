@@ -3,6 +3,7 @@ package io.hicache.core.cache;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.hicache.core.metrics.FlopCounter;
+import io.hicache.core.metrics.RelativeError;
 import io.hicache.core.runtime.Kernels;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -144,7 +145,7 @@ public final class CacheSession implements AutoCloseable {
         forecastSiteEvaluations++;
         NDArray forecast = site.forecast(coefficients(key, site), scope);
         if (measureErrors && computed != null) {
-            double e = Kernels.of(forecast).relativeL2(forecast, computed);
+            double e = RelativeError.l2(forecast, computed);
             accumulate(errorByModule, key.module(), e);
             accumulate(errorByStep, step, e);
         }

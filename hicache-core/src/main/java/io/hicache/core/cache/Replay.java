@@ -2,7 +2,7 @@ package io.hicache.core.cache;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.hicache.core.runtime.Kernels;
+import io.hicache.core.metrics.RelativeError;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
 import java.util.ArrayList;
@@ -61,7 +61,7 @@ public final class Replay {
                     session.beginStep(t);
                     NDArray used = session.resolve(SITE, session.needsCompute() ? truth : null, scratch);
                     if (!session.isFullStep()) {
-                        errors[t] = Kernels.of(used).relativeL2(used, truth);
+                        errors[t] = RelativeError.l2(used, truth);
                         forecastErrorSum += errors[t];
                         forecastSteps++;
                     }

@@ -1,7 +1,7 @@
 package io.hicache.core.metrics;
 
 import ai.djl.ndarray.NDArray;
-import io.hicache.core.runtime.Precision;
+import io.hicache.core.runtime.Kernels;
 
 /** Relative L2 error ‖a − b‖₂ / ‖b‖₂ of an approximation {@code a} against a reference {@code b}. */
 public final class RelativeError {
@@ -22,28 +22,25 @@ public final class RelativeError {
             diff += d * d;
             ref += (double) b[i] * b[i];
         }
-        if (diff == 0) {
-            return 0;
-        }
-        return ref == 0 ? Double.POSITIVE_INFINITY : Math.sqrt(diff) / Math.sqrt(ref);
+        return ratio(Math.sqrt(diff), Math.sqrt(ref));
     }
 
-    /** As {@link #l2(float[], float[])} for tensors of any float type (bf16 read through the kernels). */
+    /**
+     * As {@link #l2(float[], float[])} for tensors of any float type (bf16 included), computed on
+     * the tensors' device in fp64 without copying them to the host.
+     */
     public static double l2(NDArray a, NDArray b) {
         if (!a.getShape().equals(b.getShape())) {
             throw new IllegalArgumentException("shapes differ: " + a.getShape() + " vs " + b.getShape());
         }
-        return l2(floats(a), floats(b));
+        double[] norms = Kernels.of(a).diffAndReferenceNorms(a, b);
+        return ratio(norms[0], norms[1]);
     }
 
-    private static float[] floats(NDArray x) {
-        NDArray f32 = Precision.toFloat32(x);
-        try {
-            return f32.toFloatArray();
-        } finally {
-            if (f32 != x) {
-                f32.close();
-            }
+    private static double ratio(double diffNorm, double refNorm) {
+        if (diffNorm == 0) {
+            return 0;
         }
+        return refNorm == 0 ? Double.POSITIVE_INFINITY : diffNorm / refNorm;
     }
 }

@@ -276,9 +276,11 @@ public final class Kernels {
         return scalar("token_norm_quantile", x, q);
     }
 
-    /** ‖prediction − truth‖ / ‖truth‖ over all elements, in fp32. */
-    public double relativeL2(NDArray prediction, NDArray truth) {
-        return scalar("relative_l2", prediction, truth);
+    /** {‖a − b‖₂, ‖b‖₂} over all elements, accumulated in fp64 on the tensors' device. */
+    public double[] diffAndReferenceNorms(NDArray a, NDArray b) {
+        try (NDArray norms = tensor("diff_and_reference_norms", a, a, b)) {
+            return norms.toDoubleArray();
+        }
     }
 
     /** True when no element is NaN or infinite. */
