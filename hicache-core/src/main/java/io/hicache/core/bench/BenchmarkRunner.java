@@ -1,0 +1,176 @@
+package io.hicache.core.bench;
+
+import io.hicache.core.cache.CacheConfig;
+import io.hicache.core.cache.CacheMode;
+import io.hicache.core.image.RgbImage;
+import io.hicache.core.metrics.Psnr;
+import io.hicache.core.metrics.RelativeError;
+import io.hicache.core.metrics.Ssim;
+import io.hicache.core.pipeline.GenerationRequest;
+import io.hicache.core.pipeline.GenerationResult;
+import io.hicache.core.pipeline.ImagePipeline;
+import io.hicache.core.pipeline.TextEmbeddings;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * Runs a {@link BenchmarkPlan} on one loaded pipeline: the same prompts and seeds under every
+ * configuration, timing the denoising loop and the whole generation, counting FLOPs and cache
+ * memory, and comparing each result with the {@code original} one. Prompts are encoded once and the
+ * embeddings reused, so timings compare only what the cache changes.
+ */
+public final class BenchmarkRunner {
+    private final ImagePipeline pipeline;
+    private final Consumer<String> log;
+
+    public BenchmarkRunner(ImagePipeline pipeline, Consumer<String> log) {
+        this.pipeline = pipeline;
+        this.log = log;
+    }
+
+    /** The report and, per configuration tag, the images in prompt order (for comparison grids). */
+    public record Outcome(BenchmarkReport report, Map<String, List<RgbImage>> images) {
+    }
+
+    public Outcome run(BenchmarkPlan plan, String model, String device, String dtype, double gemmGflops)
+            throws Exception {
+        List<TextEmbeddings> embeddings = new ArrayList<>();
+        for (String p : plan.prompts()) {
+            embeddings.add(pipeline.encode(p));
+        }
+        for (int i = 0; i < plan.warmup(); i++) {
+            log.accept("warm-up " + (i + 1) + "/" + plan.warmup());
+            pipeline.generate(request(plan, 0, embeddings.get(0), plan.configs().get(0), false));
+        }
+        List<GenerationResult> reference = new ArrayList<>();
+        List<BenchmarkReport.ConfigResult> results = new ArrayList<>();
+        Map<String, List<RgbImage>> images = new LinkedHashMap<>();
+        for (CacheConfig config : plan.configs()) {
+            log.accept("measuring " + config.tag());
+            List<BenchmarkReport.Sample> samples = new ArrayList<>();
+            List<RgbImage> configImages = new ArrayList<>();
+            double[] fullMs = new double[2];
+            double[] forecastMs = new double[2];
+            long peakRss;
+            try (ResidentMemory rss = ResidentMemory.sample(20)) {
+                for (int p = 0; p < plan.prompts().size(); p++) {
+                    double[] denoise = new double[plan.repeats()];
+                    double[] total = new double[plan.repeats()];
+                    GenerationResult kept = null;
+                    for (int r = 0; r < plan.repeats(); r++) {
+                        GenerationResult g = pipeline.generate(request(plan, p, embeddings.get(p), config, false));
+                        denoise[r] = g.stats().denoiseSeconds();
+                        total[r] = g.stats().totalSeconds();
+                        accumulateStepTimes(g, config, fullMs, forecastMs);
+                        kept = kept == null ? g : kept;
+                    }
+                    if (config.mode() == CacheMode.ORIGINAL) {
+                        reference.add(kept);
+                    }
+                    GenerationResult ref = reference.get(p);
+                    RgbImage image = kept.image() == null ? null : RgbImage.fromBufferedImage(kept.image());
+                    RgbImage refImage = ref.image() == null ? null : RgbImage.fromBufferedImage(ref.image());
+                    configImages.add(image);
+                    samples.add(new BenchmarkReport.Sample(plan.prompts().get(p), plan.seed() + p, median(denoise),
+                            median(total), kept.stats().totalFlops(), kept.stats().cache().peakBytesHeld(),
+                            image == null ? Double.NaN : Psnr.of(image, refImage),
+                            image == null ? Double.NaN : Ssim.of(image, refImage),
+                            RelativeError.l2(kept.latents().data(), ref.latents().data())));
+                }
+                peakRss = rss.peak();
+            }
+            Map<String, Double> byModule = new TreeMap<>();
+            Map<Integer, Double> byStep = new TreeMap<>();
+            if (plan.siteErrors() && config.mode().caches()) {
+                measureForecastErrors(plan, embeddings, config, byModule, byStep);
+            }
+            images.put(config.tag(), configImages);
+            results.add(summarise(plan, config, samples, results.isEmpty() ? null : results.get(0), peakRss,
+                    fullMs, forecastMs, byModule, byStep));
+        }
+        BenchmarkReport.ConfigResult original = results.get(0);
+        double transformerGflops = original.flops() / original.denoiseSeconds() / 1e9;
+        BenchmarkReport report = new BenchmarkReport(model, device, dtype, plan.steps(), plan.width(), plan.height(),
+                plan.prompts(), gemmGflops, transformerGflops, transformerGflops / gemmGflops, List.copyOf(results));
+        return new Outcome(report, images);
+    }
+
+    private static GenerationRequest request(BenchmarkPlan plan, int p, TextEmbeddings e, CacheConfig c,
+            boolean measure) {
+        return new GenerationRequest(plan.prompts().get(p), null, plan.seed() + p, plan.steps(), plan.width(),
+                plan.height(), plan.guidance(), c, e, null, true, measure);
+    }
+
+    private static void accumulateStepTimes(GenerationResult g, CacheConfig c, double[] full, double[] forecast) {
+        List<Double> steps = g.stats().stepSeconds();
+        for (int s = 0; s < steps.size(); s++) {
+            double[] target = c.schedule().isFull(s) ? full : forecast;
+            target[0] += steps.get(s) * 1000;
+            target[1]++;
+        }
+    }
+
+    private void measureForecastErrors(BenchmarkPlan plan, List<TextEmbeddings> embeddings, CacheConfig config,
+            Map<String, Double> byModule, Map<Integer, Double> byStep) throws Exception {
+        Map<String, double[]> m = new TreeMap<>();
+        Map<Integer, double[]> s = new TreeMap<>();
+        for (int p = 0; p < plan.prompts().size(); p++) {
+            GenerationResult g = pipeline.generate(request(plan, p, embeddings.get(p), config, true));
+            g.stats().cache().meanForecastErrorByModule().forEach((k, v) -> add(m, k, v));
+            g.stats().cache().meanForecastErrorByStep().forEach((k, v) -> add(s, k, v));
+        }
+        m.forEach((k, v) -> byModule.put(k, v[0] / v[1]));
+        s.forEach((k, v) -> byStep.put(k, v[0] / v[1]));
+    }
+
+    private static <K> void add(Map<K, double[]> m, K k, double v) {
+        double[] a = m.computeIfAbsent(k, x -> new double[2]);
+        a[0] += v;
+        a[1]++;
+    }
+
+    private static BenchmarkReport.ConfigResult summarise(BenchmarkPlan plan, CacheConfig c,
+            List<BenchmarkReport.Sample> samples, BenchmarkReport.ConfigResult original, long peakRss,
+            double[] fullMs, double[] forecastMs, Map<String, Double> byModule, Map<Integer, Double> byStep) {
+        double denoise = mean(samples, BenchmarkReport.Sample::denoiseSeconds);
+        double total = mean(samples, BenchmarkReport.Sample::totalSeconds);
+        long flops = Math.round(mean(samples, s -> (double) s.flops()));
+        double wall = original == null ? 1 : original.denoiseSeconds() / denoise;
+        double endToEnd = original == null ? 1 : original.totalSeconds() / total;
+        double flopsSpeedup = original == null ? 1 : (double) original.flops() / flops;
+        double fullStep = fullMs[1] == 0 ? Double.NaN : fullMs[0] / fullMs[1];
+        double forecastStep = forecastMs[1] == 0 ? Double.NaN : forecastMs[0] / forecastMs[1];
+        return new BenchmarkReport.ConfigResult(c, c.tag(), c.schedule().fullSteps(plan.steps()).size(), denoise,
+                total, wall, endToEnd, flops, flopsSpeedup, wall / flopsSpeedup,
+                samples.stream().mapToLong(BenchmarkReport.Sample::cachePeakBytes).max().orElse(0), peakRss,
+                finiteMean(samples, BenchmarkReport.Sample::psnr), mean(samples, BenchmarkReport.Sample::ssim),
+                mean(samples, BenchmarkReport.Sample::latentRelativeL2), fullStep, forecastStep,
+                forecastStep / fullStep, byModule, byStep, List.copyOf(samples));
+    }
+
+    private static double mean(List<BenchmarkReport.Sample> s, java.util.function.ToDoubleFunction<BenchmarkReport.Sample> f) {
+        return s.stream().mapToDouble(f).average().orElse(Double.NaN);
+    }
+
+    /** PSNR is +∞ for identical images: average the finite ones, +∞ when all are identical. */
+    private static double finiteMean(List<BenchmarkReport.Sample> s,
+            java.util.function.ToDoubleFunction<BenchmarkReport.Sample> f) {
+        double[] v = s.stream().mapToDouble(f).filter(Double::isFinite).toArray();
+        if (v.length == 0) {
+            return s.stream().mapToDouble(f).anyMatch(x -> x == Double.POSITIVE_INFINITY)
+                    ? Double.POSITIVE_INFINITY : Double.NaN;
+        }
+        return Arrays.stream(v).average().orElse(Double.NaN);
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}
