@@ -63,13 +63,13 @@ public final class FluxConfig {
         check(numAttentionHeads > 0, "num_attention_heads must be positive, got " + numAttentionHeads);
         check(jointAttentionDim > 0 && pooledProjectionDim > 0,
                 "joint_attention_dim and pooled_projection_dim must be positive");
+        check(axesDimsRope.length == 3, "axes_dims_rope must have 3 entries (frame, row, column), got "
+                + Arrays.toString(axesDimsRope));
         int sum = 0;
         for (int d : axesDimsRope) {
             check(d > 0 && d % 2 == 0, "axes_dims_rope entries must be positive and even: " + Arrays.toString(axesDimsRope));
             sum += d;
         }
-        check(axesDimsRope.length == 3, "axes_dims_rope must have 3 entries (frame, row, column), got "
-                + Arrays.toString(axesDimsRope));
         check(sum == attentionHeadDim, "axes_dims_rope " + Arrays.toString(axesDimsRope) + " sum to " + sum
                 + ", but attention_head_dim is " + attentionHeadDim);
     }

@@ -102,7 +102,7 @@ public final class TinyFlux {
             float[] v = new float[(int) new Shape(shape).size()];
             boolean modulation = name.contains("norm1.linear") || name.contains("norm1_context.linear")
                     || name.contains(".norm.linear") || name.startsWith("norm_out.linear");
-            if (shape.length == 1 && name.contains("norm_")) {
+            if (name.matches(".*\\.norm_(added_)?[qk]\\.weight")) {
                 fill(v, random, 1.0, 0.1); // QK RMSNorm weights
             } else if (name.endsWith(".bias")) {
                 fill(v, random, 0, modulation ? 0.1 : 0.02);
