@@ -24,7 +24,12 @@ final class TinyModel implements AutoCloseable {
     final FluxDenoiser denoiser;
 
     TinyModel(Path modelDir, TensorType dtype) throws IOException {
-        transformer = FluxTransformer.load(modelDir, dtype, manager);
+        this(modelDir, modelDir, dtype);
+    }
+
+    /** The transformer from {@code weights} (a model directory or a BFL file), the scheduler from {@code modelDir}. */
+    TinyModel(Path weights, Path modelDir, TensorType dtype) throws IOException {
+        transformer = FluxTransformer.load(weights, dtype, manager);
         scheduler = FlowMatchEuler.read(modelDir.resolve("scheduler").resolve("scheduler_config.json"));
         denoiser = new FluxDenoiser(transformer, scheduler);
     }
