@@ -296,6 +296,15 @@ public final class Kernels {
 
     // ---------------------------------------------------------------- models
 
+    /**
+     * Rotary embedding with interleaved pairs: entries (2j, 2j+1) of the last axis of x [..., L, D]
+     * are rotated by the angle whose cosine and sine are {@code cos[l, j]}, {@code sin[l, j]}
+     * ([L, D/2]). Computed in fp32 (fp64 for fp64 x) and returned in x's dtype.
+     */
+    public NDArray ropeInterleaved(NDArray x, NDArray cos, NDArray sin) {
+        return tensor("rope_interleaved", x, x, cos, sin);
+    }
+
     // ---------------------------------------------------------------- text encoders and VAE
 
     // ---------------------------------------------------------------- plumbing
