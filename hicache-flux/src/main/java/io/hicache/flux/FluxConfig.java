@@ -81,6 +81,16 @@ public final class FluxConfig {
     }
 
     /** Reads {@code transformer/config.json}. */
+    /** FLUX.1-dev (19 double + 38 single blocks, hidden 3072, guidance-distilled). */
+    public static FluxConfig dev() {
+        return new FluxConfig(64, 64, 19, 38, 128, 24, 4096, 768, true, new int[] {16, 56, 56});
+    }
+
+    /** FLUX.1-schnell: as dev without the guidance embedding. */
+    public static FluxConfig schnell() {
+        return new FluxConfig(64, 64, 19, 38, 128, 24, 4096, 768, false, new int[] {16, 56, 56});
+    }
+
     public static FluxConfig read(Path configJson) throws IOException {
         try {
             return fromJson(Files.readString(configJson));

@@ -47,9 +47,17 @@ public final class FluxDenoiser {
      * @param steps number of denoising steps
      * @param guidance distilled guidance scale; used only when the model embeds guidance
      * @param cache cache parameters, or null to compute every step in full without any cache
+     * @param measureForecastError also compute every module on forecast steps to record the error of
+     *     the forecast that is used (costs full compute; for benchmarks and calibration)
      */
     public record Request(NDArray promptEmbeds, NDArray pooledPromptEmbeds, NDArray noise, int width, int height,
-            int steps, double guidance, CacheConfig cache) {}
+            int steps, double guidance, CacheConfig cache, boolean measureForecastError) {
+        /** A request that does not measure forecast errors. */
+        public Request(NDArray promptEmbeds, NDArray pooledPromptEmbeds, NDArray noise, int width, int height,
+                int steps, double guidance, CacheConfig cache) {
+            this(promptEmbeds, pooledPromptEmbeds, noise, width, height, steps, guidance, cache, false);
+        }
+    }
 
     /** One denoising step: its sigma, whether the transformer ran in full, and its wall time. */
     public record StepRecord(int step, float sigma, boolean full, long nanos) {
@@ -84,7 +92,9 @@ public final class FluxDenoiser {
         }
         List<StepRecord> records = new ArrayList<>(r.steps());
         try (NDManager generation = manager.newSubManager();
-                CacheSession session = r.cache() == null ? null : CacheSession.open(r.cache(), r.steps(), generation)) {
+                CacheSession session = r.cache() == null ? null
+                        : r.measureForecastError() ? CacheSession.openMeasuringErrors(r.cache(), r.steps(), generation)
+                        : CacheSession.open(r.cache(), r.steps(), generation)) {
             FlopCounter flops = session == null ? new FlopCounter() : session.flops();
             RotaryEmbedding rope = transformer.rotaryEmbedding(
                     LatentPacking.textIds(textTokens, generation), LatentPacking.imageIds(latentH, latentW, generation),

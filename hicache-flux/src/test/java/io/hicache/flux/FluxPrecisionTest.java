@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.cache.CacheMode;
-import io.hicache.core.runtime.Kernels;
+import io.hicache.core.metrics.RelativeError;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.testing.TensorAssert;
@@ -46,7 +46,7 @@ class FluxPrecisionTest {
     }
 
     static double relativeL2(NDArray truth, NDArray other) {
-        return Kernels.of(truth).relativeL2(other, truth);
+        return RelativeError.l2(other, truth);
     }
 
     @Test

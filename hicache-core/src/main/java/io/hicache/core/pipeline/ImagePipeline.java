@@ -11,6 +11,13 @@ public interface ImagePipeline extends AutoCloseable {
     /** Encodes a prompt once so several generations (or workers) can share it. */
     TextEmbeddings encode(String prompt) throws Exception;
 
+    /**
+     * Frees the text encoders once every prompt is encoded (later requests must carry
+     * embeddings). Does nothing for pipelines without separate text encoders.
+     */
+    default void releaseTextEncoders() {
+    }
+
     /** A one-line description of the loaded model (name, size, dtype, device). */
     String describe();
 

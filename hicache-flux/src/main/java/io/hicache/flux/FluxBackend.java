@@ -1,0 +1,63 @@
+package io.hicache.flux;
+
+import io.hicache.core.pipeline.Backend;
+import io.hicache.core.pipeline.BuiltinModels;
+import io.hicache.core.pipeline.ImagePipeline;
+import io.hicache.core.pipeline.PipelineSpec;
+import io.hicache.core.runtime.TensorType;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+
+/** The {@code flux} backend: FLUX.1-dev / schnell in the diffusers layout, a BFL file, or {@code builtin:flux-tiny}. */
+public final class FluxBackend implements Backend {
+    public static final String BUILTIN_TINY = "flux-tiny";
+    private static final long TINY_SEED = 20260226L;
+
+    @Override
+    public String name() {
+        return "flux";
+    }
+
+    @Override
+    public String description() {
+        return "FLUX.1-dev / FLUX.1-schnell (diffusers folder or BFL flux1-dev.safetensors), builtin:flux-tiny";
+    }
+
+    @Override
+    public String defaultModel() {
+        return "resources/weights/FLUX.1-dev";
+    }
+
+    @Override
+    public void checkModel(PipelineSpec spec) throws IOException {
+        FluxModelFiles files = resolve(spec.model());
+        List<String> missing = files.missing(spec.components());
+        if (!missing.isEmpty()) {
+            throw new NoSuchFileException(spec.model(), null, "FLUX model incomplete, missing "
+                    + String.join(", ", missing) + "; " + FluxModelFiles.HOW_TO_GET);
+        }
+    }
+
+    @Override
+    public ImagePipeline open(PipelineSpec spec) throws IOException {
+        return FluxPipeline.load(resolve(spec.model()), spec);
+    }
+
+    /** The files of {@code model}: a path, or a built-in model generated on first use. */
+    public static FluxModelFiles resolve(String model) throws IOException {
+        if (BuiltinModels.isBuiltin(model)) {
+            String name = BuiltinModels.name(model);
+            if (!name.equals(BUILTIN_TINY)) {
+                throw new IllegalArgumentException("unknown built-in model '" + model + "': the flux backend has builtin:"
+                        + BUILTIN_TINY);
+            }
+            Path dir = BuiltinModels.materialize(BUILTIN_TINY, TinyFluxModel.VERSION,
+                    d -> TinyFluxModel.write(d, TINY_SEED, TensorType.F32, false));
+            return FluxModelFiles.of(dir);
+        }
+        return FluxModelFiles.of(Paths.get(model));
+    }
+}
