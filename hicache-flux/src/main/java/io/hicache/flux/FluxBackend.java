@@ -14,7 +14,8 @@ import java.util.List;
 /** The {@code flux} backend: FLUX.1-dev / schnell in the diffusers layout, a BFL file, or {@code builtin:flux-tiny}. */
 public final class FluxBackend implements Backend {
     public static final String BUILTIN_TINY = "flux-tiny";
-    private static final long TINY_SEED = 20260226L;
+    public static final String BUILTIN_MID = "flux-mid";
+    private static final long SEED = 20260226L;
 
     @Override
     public String name() {
@@ -23,7 +24,7 @@ public final class FluxBackend implements Backend {
 
     @Override
     public String description() {
-        return "FLUX.1-dev / FLUX.1-schnell (diffusers folder or BFL flux1-dev.safetensors), builtin:flux-tiny";
+        return "FLUX.1-dev / FLUX.1-schnell (diffusers folder or BFL flux1-dev.safetensors), builtin:flux-tiny, builtin:flux-mid";
     }
 
     @Override
@@ -42,6 +43,11 @@ public final class FluxBackend implements Backend {
     }
 
     @Override
+    public void writeTinyModel(Path dir, long seed, TensorType dtype, boolean sharded) throws IOException {
+        SyntheticFluxModels.writeTiny(dir, seed, dtype, sharded);
+    }
+
+    @Override
     public ImagePipeline open(PipelineSpec spec) throws IOException {
         return FluxPipeline.load(resolve(spec.model()), spec);
     }
@@ -50,13 +56,16 @@ public final class FluxBackend implements Backend {
     public static FluxModelFiles resolve(String model) throws IOException {
         if (BuiltinModels.isBuiltin(model)) {
             String name = BuiltinModels.name(model);
-            if (!name.equals(BUILTIN_TINY)) {
+            BuiltinModels.Writer writer;
+            if (name.equals(BUILTIN_TINY)) {
+                writer = d -> SyntheticFluxModels.writeTiny(d, SEED, TensorType.F32, false);
+            } else if (name.equals(BUILTIN_MID)) {
+                writer = d -> SyntheticFluxModels.writeMid(d, SEED, TensorType.F32);
+            } else {
                 throw new IllegalArgumentException("unknown built-in model '" + model + "': the flux backend has builtin:"
-                        + BUILTIN_TINY);
+                        + BUILTIN_TINY + " and builtin:" + BUILTIN_MID);
             }
-            Path dir = BuiltinModels.materialize(BUILTIN_TINY, TinyFluxModel.VERSION,
-                    d -> TinyFluxModel.write(d, TINY_SEED, TensorType.F32, false));
-            return FluxModelFiles.of(dir);
+            return FluxModelFiles.of(BuiltinModels.materialize(name, SyntheticFluxModels.VERSION, writer));
         }
         return FluxModelFiles.of(Paths.get(model));
     }

@@ -53,7 +53,7 @@ public final class FluxPipeline implements ImagePipeline {
         this.files = files;
         this.dtype = dtype;
         this.transformer = transformer;
-        this.denoiser = new FluxDenoiser(transformer, scheduler);
+        this.denoiser = transformer == null ? null : new FluxDenoiser(transformer, scheduler);
         this.vae = vae;
     }
 
@@ -64,14 +64,15 @@ public final class FluxPipeline implements ImagePipeline {
             throw new java.nio.file.NoSuchFileException(files.root().toString(), null,
                     "incomplete FLUX model, missing " + String.join(", ", missing) + "; " + FluxModelFiles.HOW_TO_GET);
         }
-        if (!spec.has(Component.TRANSFORMER)) {
-            throw new IllegalArgumentException("a FLUX pipeline needs the transformer");
-        }
         NDManager manager = NDManager.newBaseManager(spec.device());
         FluxPipeline p = null;
         try {
-            FluxTransformer transformer = loadTransformer(files, spec.dtype(), manager);
-            FlowMatchEuler scheduler = FlowMatchEuler.read(files.schedulerConfig());
+            FluxTransformer transformer = null;
+            FlowMatchEuler scheduler = null;
+            if (spec.has(Component.TRANSFORMER)) {
+                transformer = loadTransformer(files, spec.dtype(), manager);
+                scheduler = FlowMatchEuler.read(files.schedulerConfig());
+            }
             VaeDecoder vae = null;
             if (spec.has(Component.VAE)) {
                 vae = files.usesBflVae()
@@ -114,15 +115,21 @@ public final class FluxPipeline implements ImagePipeline {
     }
 
     private void loadTextEncoders() throws IOException {
-        int maxLength = transformer.config().guidanceEmbeds() ? T5Tokenizer.DEV_MAX_LENGTH : T5Tokenizer.SCHNELL_MAX_LENGTH;
+        // FLUX.1-dev pads T5 to 512 tokens, schnell (no guidance embedding) to 256
+        int maxLength = config().guidanceEmbeds() ? T5Tokenizer.DEV_MAX_LENGTH : T5Tokenizer.SCHNELL_MAX_LENGTH;
         t5Tokenizer = T5Tokenizer.load(files.t5TokenizerDir(), maxLength);
         clipTokenizer = ClipTokenizer.load(files.clipTokenizerDir());
         t5 = T5Encoder.load(files.t5Dir(), dtype, manager);
         clip = ClipTextEncoder.load(files.clipDir(), dtype, manager);
     }
 
-    public FluxTransformer transformer() {
-        return transformer;
+    /** The transformer config (read from disk when only the text encoders are loaded). */
+    private FluxConfig config() throws IOException {
+        if (transformer != null) {
+            return transformer.config();
+        }
+        return Files.isRegularFile(files.transformerDir().resolve("config.json"))
+                ? FluxConfig.read(files.transformerDir().resolve("config.json")) : FluxConfig.dev();
     }
 
     @Override
@@ -142,6 +149,9 @@ public final class FluxPipeline implements ImagePipeline {
 
     @Override
     public GenerationResult generate(GenerationRequest r) {
+        if (transformer == null) {
+            throw new IllegalStateException("the transformer is not loaded: this pipeline only encodes prompts");
+        }
         long start = System.nanoTime();
         TextEmbeddings embeddings = r.embeddings() != null ? r.embeddings() : encode(r.prompt());
         double encodeSeconds = (System.nanoTime() - start) / 1e9;
@@ -214,6 +224,10 @@ public final class FluxPipeline implements ImagePipeline {
 
     @Override
     public String describe() {
+        if (transformer == null) {
+            return "FLUX.1 text encoders (T5 + CLIP) from " + files.root() + ", " + dtype.displayName() + " on "
+                    + manager.getDevice();
+        }
         return String.format("FLUX.1 %s (%d double + %d single blocks, hidden %d) from %s, %s on %s",
                 transformer.config().guidanceEmbeds() ? "dev-style" : "schnell-style", transformer.config().numLayers(),
                 transformer.config().numSingleLayers(), transformer.config().hiddenSize(),
@@ -223,7 +237,7 @@ public final class FluxPipeline implements ImagePipeline {
 
     @Override
     public long parameterBytes() {
-        long b = transformer.parameterBytes();
+        long b = transformer == null ? 0 : transformer.parameterBytes();
         b += vae == null ? 0 : vae.parameterBytes();
         b += t5 == null ? 0 : t5.parameterBytes() + clip.parameterBytes();
         return b;
@@ -235,7 +249,9 @@ public final class FluxPipeline implements ImagePipeline {
         if (vae != null) {
             vae.close();
         }
-        transformer.close();
+        if (transformer != null) {
+            transformer.close();
+        }
         manager.close();
     }
 }

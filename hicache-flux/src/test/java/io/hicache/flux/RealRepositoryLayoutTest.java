@@ -67,11 +67,11 @@ class RealRepositoryLayoutTest {
     @Test
     void aDownloadedFluxDevFolderLoadsAsFolderAndAsBflFile() throws Exception {
         Path repo = dir.resolve("FLUX.1-dev");
-        TinyFluxModel.write(repo, 42, TensorType.BF16, true);
+        SyntheticFluxModels.writeTiny(repo, 42, TensorType.BF16, true);
         reshardTransformerIntoThree(repo.resolve("transformer"));
         AtomicFiles.writeString(repo.resolve("tokenizer_2/special_tokens_map.json"),
                 "{\"eos_token\":\"</s>\",\"pad_token\":\"<pad>\",\"unk_token\":\"<unk>\"}\n");
-        TinyFlux.writeBfl(repo.resolve("flux1-dev.safetensors"), TinyFluxModel.transformerConfig(), 42, TensorType.BF16);
+        TinyFlux.writeBfl(repo.resolve("flux1-dev.safetensors"), SyntheticFluxModels.tinyTransformerConfig(), 42, TensorType.BF16);
 
         try (Stream<Path> files = Files.walk(repo)) {
             assertEquals(new TreeSet<>(REPOSITORY_FILES), files.filter(Files::isRegularFile)

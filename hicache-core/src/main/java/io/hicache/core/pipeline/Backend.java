@@ -1,6 +1,8 @@
 package io.hicache.core.pipeline;
 
+import io.hicache.core.runtime.TensorType;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
@@ -27,6 +29,12 @@ public interface Backend {
      * @throws IOException when something required is missing or unreadable
      */
     void checkModel(PipelineSpec spec) throws IOException;
+
+    /**
+     * Writes a tiny model of this backend's architecture, with seeded random weights, in the
+     * backend's real on-disk layout (for tests, demos and {@code hicache init-tiny}).
+     */
+    void writeTinyModel(Path dir, long seed, TensorType dtype, boolean sharded) throws IOException;
 
     /** Loads the components {@code spec} asks for. */
     ImagePipeline open(PipelineSpec spec) throws IOException;
