@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         versionProvider = VersionInfo.class,
         sortOptions = false,
         usageHelpAutoWidth = true,
-        subcommands = {ReplayCommand.class},
+        subcommands = {ReplayCommand.class, InitTinyCommand.class},
         description = "Diffusion-transformer image generation on DJL/PyTorch, accelerated by HiCache "
                 + "(Hermite cache-then-forecast).")
 public final class HiCacheCli implements Runnable {
