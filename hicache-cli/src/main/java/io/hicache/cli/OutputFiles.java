@@ -19,6 +19,7 @@ import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 import org.w3c.dom.Node;
 
 /**
@@ -36,7 +37,8 @@ final class OutputFiles {
     static void writePng(Path file, BufferedImage image, String parameters) throws IOException {
         ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ImageOutputStream out = ImageIO.createImageOutputStream(bytes)) {
+        // in memory: ImageIO's default stream would buffer every image in a temporary file
+        try (ImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {
             IIOMetadata metadata = writer.getDefaultImageMetadata(
                     ImageTypeSpecifier.createFromRenderedImage(image), writer.getDefaultWriteParam());
             IIOMetadataNode entry = new IIOMetadataNode("tEXtEntry");

@@ -64,7 +64,7 @@ final class Progress implements AutoCloseable {
         }
         if (bar != null) {
             bar.step();
-            bar.setExtraMessage(failed == 0 ? "" : failed + " failed");
+            bar.setExtraMessage(failed == 0 ? "" : " · " + failed + " failed");
         }
     }
 
