@@ -1,6 +1,7 @@
 package io.hicache.cli;
 
 import ai.djl.Device;
+import io.hicache.core.cache.CacheMode;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.pipeline.PipelineSpec.Component;
@@ -8,6 +9,7 @@ import io.hicache.core.runtime.HiCacheRuntime;
 import io.hicache.core.runtime.TensorType;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -44,7 +46,7 @@ final class BatchRun {
         Logging.console(config.verbosity(), bar);
         try {
             config.checkNumbers();
-            if (analyticGiven && config.cache().mode() != io.hicache.core.cache.CacheMode.HICACHE_ANALYTIC) {
+            if (analyticGiven && config.cache().mode() != CacheMode.HICACHE_ANALYTIC) {
                 LOG.warn("the --analytic-sigma-* options only apply to --mode HiCache-Analytic; ignoring them");
             }
             List<String> prompts = Prompts.collect(config.promptFile(), config.prompts());
@@ -102,7 +104,7 @@ final class BatchRun {
 
     private int generate(PrintWriter err, Setup s) throws IOException, InterruptedException {
         OutputDir out = s.out();
-        out.removeStaleTemporaries(s.plan().jobs(), config.outputType());
+        out.removeStaleTemporaries(s.plan().jobs());
         Map<Integer, ManifestEntry> previous = config.overwrite() ? new TreeMap<>()
                 : Manifest.readLatest(out.manifestFile());
         OutputDir.Resume resume = config.overwrite() ? new OutputDir.Resume(List.of(), s.plan().jobs(), List.of())
@@ -161,7 +163,7 @@ final class BatchRun {
             }
             Manifest.open(out.manifestFile(), Manifest.readLatest(out.manifestFile()).values()).close();
             int exit = exitCode(err, s, resume, outcome, encoder, record);
-            record.write("finished", exit);
+            record.write(exit == USAGE ? "failed" : "finished", exit);
             return exit;
         } finally {
             try {
@@ -278,7 +280,7 @@ final class BatchRun {
         if (shape[2] != config.height() / 8 || shape[3] != config.width() / 8) {
             noise.close();
             throw new UsageException("--init-noise: latents of " + shape[3] * 8 + "x" + shape[2] * 8 + " images ("
-                    + java.util.Arrays.toString(shape) + "), but this run makes " + config.width() + "x"
+                    + Arrays.toString(shape) + "), but this run makes " + config.width() + "x"
                     + config.height());
         }
         return noise;

@@ -8,6 +8,7 @@ import io.hicache.core.runtime.Kernels;
 import io.hicache.core.weights.SafetensorsFile;
 import io.hicache.core.weights.TensorInfo;
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -37,7 +38,7 @@ final class BatchTensorFile implements AutoCloseable {
         SafetensorsFile file;
         try {
             file = SafetensorsFile.open(path);
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             throw new UsageException(option + ": no such file: " + path);
         } catch (IOException e) {
             throw new UsageException(option + ": " + Errors.oneLine(e));
@@ -65,6 +66,11 @@ final class BatchTensorFile implements AutoCloseable {
             closeQuietly(file);
             throw e;
         }
+    }
+
+    /** Whether the same file holds a tensor named {@code name}. */
+    boolean contains(String name) {
+        return file.contains(name);
     }
 
     long[] shape() {

@@ -23,7 +23,7 @@ final class EmbeddingsFile implements Conditioning {
         BatchTensorFile tokens = BatchTensorFile.open(path, OPTION, "prompt_embeds", 3, prompts);
         BatchTensorFile pooled = null;
         try {
-            if (hasPooled(path)) {
+            if (tokens.contains("pooled_prompt_embeds")) {
                 pooled = BatchTensorFile.open(path, OPTION, "pooled_prompt_embeds", 2, prompts);
                 if (pooled.shape()[0] != tokens.shape()[0]) {
                     throw new UsageException(OPTION + ": prompt_embeds " + Arrays.toString(tokens.shape())
@@ -37,14 +37,6 @@ final class EmbeddingsFile implements Conditioning {
                 pooled.close();
             }
             throw e;
-        }
-    }
-
-    private static boolean hasPooled(Path path) {
-        try (var f = io.hicache.core.weights.SafetensorsFile.open(path)) {
-            return f.contains("pooled_prompt_embeds");
-        } catch (java.io.IOException e) {
-            throw new UsageException(OPTION + ": " + Errors.oneLine(e));
         }
     }
 

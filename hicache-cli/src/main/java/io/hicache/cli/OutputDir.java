@@ -6,6 +6,7 @@ import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +48,7 @@ final class OutputDir implements AutoCloseable {
     static OutputDir open(Path dir, Shard shard) {
         try {
             Files.createDirectories(dir);
-        } catch (java.nio.file.FileAlreadyExistsException e) {
+        } catch (FileAlreadyExistsException e) {
             throw new UsageException("output directory " + dir + " is not a directory");
         } catch (AccessDeniedException e) {
             throw new UsageException("cannot create output directory " + dir + ": permission denied on " + e.getFile());
@@ -117,7 +118,7 @@ final class OutputDir implements AutoCloseable {
      * Deletes temporary files ({@code .<name>.tmp-*}) that a killed run left behind for this run's
      * files, and only those: other shards may be writing theirs right now.
      */
-    int removeStaleTemporaries(List<Job> jobs, OutputType type) throws IOException {
+    void removeStaleTemporaries(List<Job> jobs) throws IOException {
         Set<String> mine = new HashSet<>();
         for (Job job : jobs) {
             mine.add(OutputType.pngName(job));
@@ -138,7 +139,6 @@ final class OutputDir implements AutoCloseable {
         if (removed > 0) {
             LOG.info("removed {} temporary file(s) left by an interrupted run", removed);
         }
-        return removed;
     }
 
     /**

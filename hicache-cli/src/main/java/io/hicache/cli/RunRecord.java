@@ -21,8 +21,8 @@ import java.util.TreeMap;
 
 /**
  * {@code run.json}: what a run was asked to do, on what, and how it went. Written atomically when
- * the run starts (status {@code running}), when it ends ({@code finished}), and from a shutdown
- * hook when it is interrupted ({@code interrupted}).
+ * the run starts (status {@code running}), when it ends ({@code finished}, or {@code failed} when
+ * no model could be loaded), and from a shutdown hook when it is interrupted ({@code interrupted}).
  */
 final class RunRecord {
     private static final ObjectMapper JSON = JsonMapper.builder()

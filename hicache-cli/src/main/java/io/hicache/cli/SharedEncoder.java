@@ -7,6 +7,7 @@ import io.hicache.core.pipeline.TextEmbeddings;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -98,7 +99,7 @@ final class SharedEncoder implements Conditioning {
                 loadSeconds = (System.nanoTime() - start) / 1e9;
                 description = p.describe();
                 LOG.info("text encoders loaded on {} in {} s: {}", DeviceChoice.name(spec.device()),
-                        String.format(java.util.Locale.ROOT, "%.1f", loadSeconds), description);
+                        String.format(Locale.ROOT, "%.1f", loadSeconds), description);
                 return p;
             } catch (Exception | Error e) {
                 loadError = Errors.oneLine(e);

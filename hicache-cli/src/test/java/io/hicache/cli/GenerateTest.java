@@ -271,6 +271,7 @@ class GenerateTest {
         assertEquals(2, r2.exitCode(), r2.err());
         assertTrue(r2.err().contains("no worker could load the model on [cpu]: simulated load failure 1"), r2.err());
         assertEquals("not-run", manifest(out2.resolve("manifest.jsonl")).get(0).get("error_kind").asText());
+        assertEquals("failed", JSON.readTree(out2.resolve("run.json").toFile()).get("status").asText());
     }
 
     @Test
