@@ -1,36 +1,356 @@
 package io.hicache.cli;
 
+import io.hicache.core.cache.CacheConfig;
+import io.hicache.core.cache.CacheMode;
 import io.hicache.core.runtime.HiCacheRuntime;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Help;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.UsageMessageSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** Entry point of {@code java -jar hicache-cli.jar}. */
+/**
+ * Entry point of {@code java -jar hicache-cli.jar}: the root command generates images from
+ * prompts (see {@link BatchRun}); subcommands add tools.
+ */
 @Command(
         name = "hicache",
         mixinStandardHelpOptions = true,
         versionProvider = VersionInfo.class,
         sortOptions = false,
         usageHelpAutoWidth = true,
-        subcommands = {ReplayCommand.class, InitTinyCommand.class},
-        description = "Diffusion-transformer image generation on DJL/PyTorch, accelerated by HiCache "
-                + "(Hermite cache-then-forecast).")
-public final class HiCacheCli implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+        showDefaultValues = true,
+        subcommands = {ReplayCommand.class, InitTinyCommand.class, CompletionCommand.class},
+        customSynopsis = {
+            "hicache [OPTIONS] (--prompt-file FILE | --prompt TEXT...)",
+            "       hicache COMMAND [OPTIONS]"
+        },
+        commandListHeading = "%nCommands:%n",
+        description = {
+            "%nGenerates images from prompts with a diffusion transformer, accelerated by HiCache "
+                    + "(Hermite cache-then-forecast). Workers on every device pull images from one queue; each image "
+                    + "is written atomically with its parameters and recorded in manifest.jsonl. Rerunning the same "
+                    + "command resumes: finished images are kept, failed and missing ones are made."
+        },
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:every image of the run is done",
+            "1:some images failed (see manifest.jsonl); rerun the command to retry them",
+            "2:bad options or inputs, or the model could not be loaded"
+        },
+        footerHeading = "%nNotes:%n",
+        footer = {
+            "Every option also has upstream's snake_case spelling (--prompt_file, --output_dir, --max_order, "
+                    + "--num_steps, ...).",
+            "Image i (prompt index p, k-th image of its prompt: i = p x images-per-prompt + k) is img_<i>.png "
+                    + "with seed --seed + i; --shard k/n makes the images with i mod n = k-1.",
+            "Docs: docs/cli.md (files, resume, shards), docs/gpu.md (GPU builds)."
+        })
+public final class HiCacheCli implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    // Mixins, not argument groups: picocli starts a new group instance, with defaults, when an
+    // option of a group is repeated, which would silently reset the group's other options.
+    @Mixin
+    PromptOptions prompts = new PromptOptions();
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Mixin
+    CacheOptions cache = new CacheOptions();
+
+    @Mixin
+    DeviceOptions devices = new DeviceOptions();
+
+    @Mixin
+    OutputOptions output = new OutputOptions();
+
+    /** Help sections: an option belongs to the section whose first order number it reaches. */
+    private static final Object[][] SECTIONS = {
+        {"Prompts", 100}, {"Model and sampling", 200}, {"Cache", 300}, {"Devices", 400}, {"Output", 500}
+    };
+
+    static final class PromptOptions {
+        @Option(order = 101, names = {"--prompt-file", "--prompt_file"}, paramLabel = "FILE",
+                description = "UTF-8 text, one prompt a line (blank lines skipped), or .tsv with a Prompt column.")
+        Path promptFile;
+
+        @Option(order = 102, names = "--prompt", paramLabel = "TEXT", showDefaultValue = Help.Visibility.NEVER,
+                description = "A prompt; repeatable; comes after the file's prompts.")
+        List<String> prompts = new ArrayList<>();
+
+        @Option(order = 103, names = {"--negative-prompt", "--negative_prompt"}, paramLabel = "TEXT",
+                description = "Negative prompt, for models with true classifier-free guidance.")
+        String negativePrompt;
+
+        @Option(order = 104, names = {"--start-index", "--start_index"}, paramLabel = "N",
+                description = "Begin at prompt N (0-based); names and seeds keep their global index.")
+        int startIndex = 0;
+
+        @Option(order = 105, names = "--limit", paramLabel = "N",
+                description = "At most N prompts from the start index (default: all).")
+        Integer limit;
+
+        @Option(order = 106, names = {"--num-images-per-prompt", "--num_images_per_prompt"}, paramLabel = "N",
+                description = "Images per prompt.")
+        int imagesPerPrompt = 1;
+
+        @Option(order = 107, names = "--shard", paramLabel = "K/N",
+                description = "Make only shard K of N (1-based) of the images, for cluster array jobs.")
+        String shard;
+
+        @Option(order = 108, names = {"--prompt-embeds", "--prompt_embeds"}, paramLabel = "FILE",
+                description = "Precomputed text embeddings (safetensors prompt_embeds [B,L,D], pooled_prompt_embeds "
+                        + "[B,P]), row = prompt index; the text encoders are then not loaded.")
+        Path promptEmbeds;
+
+        @Option(order = 109, names = {"--init-noise", "--init_noise"}, paramLabel = "FILE",
+                description = "Initial noise (safetensors latents [B,C,H/8,W/8]), row = image index, "
+                        + "instead of the seed.")
+        Path initNoise;
+    }
+
+    static final class ModelOptions {
+        @Option(order = 201, names = "--backend", paramLabel = "NAME",
+                description = "Model family: flux, qwen-image, ... (those installed).")
+        String backend = "flux";
+
+        @Option(order = 202, names = {"--model-path", "--model_path", "--model-dir", "--model_dir"},
+                paramLabel = "PATH",
+                description = "Model directory (diffusers layout) or checkpoint (default: the backend's, e.g. "
+                        + "resources/weights/FLUX.1-dev).")
+        String modelPath;
+
+        @Option(order = 203, names = "--dtype", paramLabel = "TYPE",
+                description = "Compute dtype: bfloat16 or float32 (default: bfloat16 on GPUs, float32 on the CPU).")
+        String dtype;
+
+        @Option(order = 204, names = {"--steps", "--num-steps", "--num_steps"}, paramLabel = "N",
+                description = "Denoising steps.")
+        int steps = 50;
+
+        @Option(order = 205, names = "--width", paramLabel = "PX", description = "Image width, a multiple of 16.")
+        int width = 1024;
+
+        @Option(order = 206, names = "--height", paramLabel = "PX", description = "Image height, a multiple of 16.")
+        int height = 1024;
+
+        @Option(order = 207, names = {"--guidance", "--guidance-scale", "--guidance_scale"}, paramLabel = "G",
+                description = "Guidance scale.")
+        double guidance = 3.5;
+
+        @Option(order = 208, names = "--seed", paramLabel = "S", description = "Seed of image 0; image i gets S + i.")
+        long seed = 0;
+    }
+
+    static final class CacheOptions {
+        @Option(order = 301, names = {"--mode", "--cache-mode", "--cache_mode"}, paramLabel = "MODE",
+                description = "original, FORA, Taylor, Taylor-Scaled, HiCache, HiCache-Analytic (any case).")
+        String mode = "HiCache";
+
+        @Option(order = 302, names = "--interval", paramLabel = "N", description = "Full-step interval.")
+        int interval = CacheConfig.DEFAULT_INTERVAL;
+
+        @Option(order = 303, names = {"--max-order", "--max_order"}, paramLabel = "K",
+                description = "Highest derivative order forecast.")
+        int maxOrder = CacheConfig.DEFAULT_MAX_ORDER;
+
+        @Option(order = 304, names = {"--first-enhance", "--first_enhance"}, paramLabel = "N",
+                description = "Warm-up full steps.")
+        int firstEnhance = CacheConfig.DEFAULT_FIRST_ENHANCE;
+
+        @Option(order = 305, names = {"--hicache-scale", "--hicache_scale"}, paramLabel = "SIGMA",
+                description = "Hermite scale σ.")
+        double hicacheScale = CacheConfig.DEFAULT_SCALE;
+
+        @Option(order = 306, names = {"--analytic-sigma-alpha", "--analytic_sigma_alpha"}, paramLabel = "A",
+                description = "HiCache-Analytic: σ = min(σmax, A / (√2·q + eps)) (default: 1.28).")
+        Double analyticAlpha;
+
+        @Option(order = 307, names = {"--analytic-sigma-max", "--analytic_sigma_max"}, paramLabel = "S",
+                description = "HiCache-Analytic: largest σ (default: 1.0).")
+        Double analyticMax;
+
+        @Option(order = 308, names = {"--analytic-sigma-beta", "--analytic_sigma_beta"}, paramLabel = "B",
+                description = "HiCache-Analytic: EMA weight of q (default: 0.01).")
+        Double analyticBeta;
+
+        @Option(order = 309, names = {"--analytic-sigma-eps", "--analytic_sigma_eps"}, paramLabel = "E",
+                description = "HiCache-Analytic: eps (default: 1e-6).")
+        Double analyticEps;
+
+        @Option(order = 310, names = {"--analytic-sigma-q-quantile", "--analytic_sigma_q_quantile"}, paramLabel = "Q",
+                description = "HiCache-Analytic: use this quantile of token norms instead of their mean.")
+        Double analyticQuantile;
+
+        @Option(order = 311, names = {"--analytic-sigma-smooth", "--analytic_sigma_smooth"}, paramLabel = "G",
+                description = "HiCache-Analytic: log-domain smoothing of σ (default: 0).")
+        Double analyticSmooth;
+
+        @Option(order = 312, names = {"--measure-forecast-error", "--measure_forecast_error"},
+                description = "Also compute forecast steps in full and record the forecast error (slower).")
+        boolean measureForecastError;
+
+        CacheConfig toConfig() {
+            try {
+                CacheConfig c = CacheConfig.of(CacheMode.parse(mode)).withInterval(interval).withMaxOrder(maxOrder)
+                        .withFirstEnhance(firstEnhance).withHicacheScale(hicacheScale);
+                return c.withAnalytic(analyticAlpha, analyticMax, analyticBeta, analyticEps, analyticQuantile,
+                        analyticSmooth);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+
+        boolean analyticGiven() {
+            return Stream.of(analyticAlpha, analyticMax, analyticBeta, analyticEps, analyticQuantile, analyticSmooth)
+                    .anyMatch(v -> v != null);
+        }
+    }
+
+    static final class DeviceOptions {
+        @Option(order = 401, names = "--gpus", paramLabel = "LIST",
+                description = "GPU indices, e.g. 0 or 0,1 (default: every visible GPU, else the CPU).")
+        String gpus;
+
+        @Option(order = 402, names = "--device", paramLabel = "cpu|gpu",
+                description = "cpu forces the CPU; gpu uses every visible GPU.")
+        String device;
+
+        @Option(order = 403, names = "--workers", paramLabel = "N",
+                description = "Workers per device, each with its own model replica (CPU: the cores are split "
+                        + "between them).")
+        int workers = 1;
+
+        @Option(order = 404, names = {"--shared-encoder", "--shared_encoder"}, negatable = true, fallbackValue = "true",
+                description = "With several workers, encode each prompt once, with one copy of the text encoders, "
+                        + "for all of them.")
+        boolean sharedEncoder = true;
+    }
+
+    static final class OutputOptions {
+        @Option(order = 501, names = {"--output-dir", "--output_dir"}, paramLabel = "DIR",
+                description = "Where images, manifest.jsonl, run.json and hicache.log go.")
+        Path outputDir = Path.of("outputs");
+
+        @Option(order = 502, names = {"--output-type", "--output_type"}, paramLabel = "TYPE",
+                description = "png, latent (safetensors latents; no VAE is loaded) or both.")
+        String outputType = "png";
+
+        @Option(order = 503, names = "--overwrite",
+                description = "Start over: make every image again, replacing existing files.")
+        boolean overwrite;
+
+        @Option(order = 504, names = "--verbose", description = "Debug output, with stack traces of errors.")
+        boolean verbose;
+
+        @Option(order = 505, names = "--quiet", description = "Only warnings and errors; no progress bar.")
+        boolean quiet;
+    }
 
     @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        Logging.Verbosity verbosity = output.verbose == output.quiet ? Logging.Verbosity.NORMAL
+                : output.verbose ? Logging.Verbosity.VERBOSE : Logging.Verbosity.QUIET;
+        try {
+            if (output.verbose && output.quiet) {
+                throw new UsageException("give either --verbose or --quiet, not both");
+            }
+            CacheConfig cacheConfig = cache.toConfig();
+            RunConfig config = new RunConfig(model.backend, model.modelPath, model.dtype, devices.gpus, devices.device,
+                    devices.workers, devices.sharedEncoder, prompts.promptFile, List.copyOf(prompts.prompts),
+                    prompts.negativePrompt, prompts.startIndex, prompts.limit, prompts.imagesPerPrompt,
+                    prompts.shard == null ? Shard.WHOLE : Shard.parse(prompts.shard), model.steps, model.width,
+                    model.height, model.guidance, model.seed, cacheConfig, cache.measureForecastError,
+                    prompts.promptEmbeds, prompts.initNoise, output.outputDir, OutputType.parse(output.outputType),
+                    output.overwrite, verbosity);
+            return new BatchRun(config, spec.commandLine().getParseResult().originalArgs(), cache.analyticGiven())
+                    .run(err);
+        } catch (UsageException e) {
+            return BatchRun.usageError(err, e, verbosity);
+        }
     }
 
     /** Builds the command line (tests use this to run commands in-process). */
     public static CommandLine commandLine() {
-        return new CommandLine(new HiCacheCli());
+        CommandLine cli = new CommandLine(new HiCacheCli());
+        cli.setHelpFactory(KebabCaseHelp::new);
+        cli.setOverwrittenOptionsAllowed(true); // the last value wins, as scripts that append overrides expect
+        cli.getHelpSectionMap().put(UsageMessageSpec.SECTION_KEY_OPTION_LIST_HEADING, help -> "");
+        cli.getHelpSectionMap().put(UsageMessageSpec.SECTION_KEY_OPTION_LIST, HiCacheCli::optionsBySection);
+        cli.setParameterExceptionHandler((e, args) -> {
+            PrintWriter err = e.getCommandLine().getErr();
+            err.println(e.getCommandLine().getCommandName() + ": " + e.getMessage().replace('\n', ' ').trim()
+                    + " (see --help)");
+            err.flush();
+            return 2;
+        });
+        return cli;
     }
 
     public static void main(String[] args) {
         // Before anything can touch DJL: never call home, never download.
         HiCacheRuntime.configureOffline();
         System.exit(commandLine().execute(args));
+    }
+
+    /** The option list of the help, under a heading per section (see {@link #SECTIONS}). */
+    private static String optionsBySection(Help help) {
+        List<OptionSpec> options = help.commandSpec().options().stream().filter(o -> !o.hidden())
+                .sorted(Comparator.comparingInt(OptionSpec::order)).toList();
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i <= SECTIONS.length; i++) {
+            boolean general = i == SECTIONS.length; // --help, --version: no order of their own
+            int from = general ? Integer.MIN_VALUE : (int) SECTIONS[i][1];
+            int to = general ? (int) SECTIONS[0][1]
+                    : i + 1 < SECTIONS.length ? (int) SECTIONS[i + 1][1] : Integer.MAX_VALUE;
+            List<OptionSpec> section = options.stream().filter(o -> o.order() >= from && o.order() < to).toList();
+            text.append(String.format("%n%s:%n", general ? "General" : SECTIONS[i][0]))
+                    .append(help.optionListExcludingGroups(section));
+        }
+        return text.toString();
+    }
+
+    /**
+     * Help that lists options by their kebab-case names only: the snake_case aliases work but would
+     * double the width of the option column (the footer mentions them).
+     */
+    static final class KebabCaseHelp extends Help {
+        KebabCaseHelp(CommandSpec spec, ColorScheme scheme) {
+            super(spec, scheme);
+        }
+
+        @Override
+        public IOptionRenderer createDefaultOptionRenderer() {
+            IOptionRenderer renderer = super.createDefaultOptionRenderer();
+            return (option, labels, scheme) -> {
+                String[] kebab = Arrays.stream(option.names()).filter(n -> !n.contains("_")).toArray(String[]::new);
+                if (kebab.length == option.names().length || kebab.length == 0) {
+                    return renderer.render(option, labels, scheme);
+                }
+                // a copy with fewer names, in a throwaway command that renders like the real one
+                CommandSpec owner = CommandSpec.create()
+                        .negatableOptionTransformer(option.command().negatableOptionTransformer());
+                owner.usageMessage().showDefaultValues(option.command().usageMessage().showDefaultValues());
+                OptionSpec copy = OptionSpec.builder(option).names(kebab).build();
+                owner.addOption(copy);
+                return renderer.render(copy, labels, scheme);
+            };
+        }
     }
 }

@@ -1,0 +1,288 @@
+package io.hicache.cli;
+
+import ai.djl.Device;
+import io.hicache.core.cache.CacheMode;
+import io.hicache.core.pipeline.Backend;
+import io.hicache.core.pipeline.PipelineSpec;
+import io.hicache.core.pipeline.PipelineSpec.Component;
+import io.hicache.core.runtime.HiCacheRuntime;
+import io.hicache.core.runtime.TensorType;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One generation run, start to end: check everything (options, prompts, backend, devices, model
+ * files, embeddings and noise files, output directory, existing images) before loading any model;
+ * then run the worker pool over the images still to make, keeping manifest, progress and
+ * {@code run.json} up to date; then decide the exit code.
+ */
+final class BatchRun {
+    private static final Logger LOG = LoggerFactory.getLogger(BatchRun.class);
+    static final int OK = 0;
+    static final int SOME_FAILED = 1;
+    static final int USAGE = 2;
+
+    private final RunConfig config;
+    private final List<String> args;
+    private final boolean analyticGiven;
+
+    BatchRun(RunConfig config, List<String> args, boolean analyticGiven) {
+        this.config = config;
+        this.args = args;
+        this.analyticGiven = analyticGiven;
+    }
+
+    int run(PrintWriter err) {
+        boolean bar = Progress.wanted(config.verbosity());
+        Logging.console(config.verbosity(), bar);
+        try {
+            config.checkNumbers();
+            if (analyticGiven && config.cache().mode() != CacheMode.HICACHE_ANALYTIC) {
+                LOG.warn("the --analytic-sigma-* options only apply to --mode HiCache-Analytic; ignoring them");
+            }
+            List<String> prompts = Prompts.collect(config.promptFile(), config.prompts());
+            RunPlan plan = RunPlan.of(prompts, config.startIndex(), config.limit(), config.numImagesPerPrompt(),
+                    config.seed(), config.shard());
+            Backend backend = backend();
+            DeviceChoice choice = DeviceChoice.parse(config.gpus(), config.device());
+            if (choice.mayUseCpu()) {
+                configureCpuThreads();
+            }
+            List<Device> devices = choice.resolve();
+            TensorType dtype = dtype(devices);
+            String model = config.model() != null ? config.model() : backend.defaultModel();
+            int workers = devices.size() * config.workersPerDevice();
+            boolean sharedEncoder = config.sharedEncoder() && config.promptEmbeds() == null && workers > 1;
+            Set<Component> components = EnumSet.of(Component.TRANSFORMER);
+            if (config.outputType().writesPng()) {
+                components.add(Component.VAE);
+            }
+            if (config.promptEmbeds() == null && !sharedEncoder) {
+                components.add(Component.TEXT_ENCODERS);
+            }
+            PipelineSpec workerSpec = new PipelineSpec(model, devices.get(0), dtype, components);
+            PipelineSpec encoderSpec = sharedEncoder
+                    ? new PipelineSpec(model, devices.get(0), dtype, EnumSet.of(Component.TEXT_ENCODERS)) : null;
+            checkModel(backend, workerSpec);
+            if (encoderSpec != null) {
+                checkModel(backend, encoderSpec);
+            }
+            try (EmbeddingsFile embeddings = config.promptEmbeds() == null ? null
+                            : EmbeddingsFile.open(config.promptEmbeds(), plan.maxPromptIndex() + 1);
+                    BatchTensorFile noise = config.initNoise() == null ? null : openInitNoise(plan);
+                    OutputDir out = OutputDir.open(config.outputDir(), config.shard());
+                    AutoCloseable logFile = Logging.file(out.logFile())) {
+                ImageSettings settings = new ImageSettings(backend.name(), model, dtype, config.negativePrompt(),
+                        config.steps(), config.width(), config.height(), config.guidance(), config.cache(),
+                        embeddings == null ? null : embeddings.fileName(), noise == null ? null : noise.fileName());
+                Conditioning conditioning = embeddings != null ? embeddings
+                        : encoderSpec != null ? null : Conditioning.BY_WORKER;
+                return generate(err, new Setup(backend, devices, workerSpec, encoderSpec, plan, settings, out, noise,
+                        conditioning, bar));
+            }
+        } catch (UsageException e) {
+            return usageError(err, e, config.verbosity());
+        } catch (Exception e) {
+            LOG.debug("run failed", e);
+            return usageError(err, new UsageException(Errors.oneLine(e), e), config.verbosity());
+        }
+    }
+
+    /** What {@link #run} prepared. {@code conditioning} is null when a shared encoder is to be started. */
+    private record Setup(Backend backend, List<Device> devices, PipelineSpec workerSpec, PipelineSpec encoderSpec,
+            RunPlan plan, ImageSettings settings, OutputDir out, BatchTensorFile noise, Conditioning conditioning,
+            boolean bar) {}
+
+    private int generate(PrintWriter err, Setup s) throws IOException, InterruptedException {
+        OutputDir out = s.out();
+        out.removeStaleTemporaries(s.plan().jobs());
+        Map<Integer, ManifestEntry> previous = config.overwrite() ? new TreeMap<>()
+                : Manifest.readLatest(out.manifestFile());
+        OutputDir.Resume resume = config.overwrite() ? new OutputDir.Resume(List.of(), s.plan().jobs(), List.of())
+                : out.scan(s.plan().jobs(), s.settings(), config.outputType(), previous);
+        resume.recovered().forEach(e -> previous.put(e.index(), e));
+        RunRecord record = new RunRecord(out.runFile(), config, args, HiCacheRuntime.info(), s.devices(),
+                s.workerSpec(), s.backend().name(), s.plan(), resume.done().size());
+        record.write("running", null);
+        Thread interrupted = new Thread(() -> writeQuietly(record, "interrupted", null), "hicache-interrupted");
+        Runtime.getRuntime().addShutdownHook(interrupted);
+        try {
+            LOG.info("{} image(s) in this run: {} already done, {} to make, on {} with {} worker(s) per device; "
+                    + "output in {}", s.plan().jobs().size(), resume.done().size(), resume.todo().size(),
+                    s.devices().stream().map(DeviceChoice::name).toList(), config.workersPerDevice(), out.path());
+            WorkerPool.Outcome outcome = null;
+            SharedEncoder encoder = null;
+            try (Manifest manifest = Manifest.open(out.manifestFile(), previous.values());
+                    Progress progress = new Progress(s.plan().jobs().size(), resume.done().size(),
+                            s.bar() && !resume.todo().isEmpty())) {
+                if (!resume.todo().isEmpty()) {
+                    Conditioning conditioning = s.conditioning();
+                    if (conditioning == null) {
+                        encoder = new SharedEncoder(s.backend(), s.encoderSpec(), resume.todo(),
+                                s.devices().size() * config.workersPerDevice() + 1);
+                        conditioning = encoder;
+                        encoder.start();
+                    }
+                    JobRunner runner = new JobRunner(s.settings(), config.outputType(), out.path(), conditioning,
+                            s.noise(), config.measureForecastError());
+                    WorkerPool pool = new WorkerPool(s.backend(), s.devices(), config.workersPerDevice(),
+                            device -> new PipelineSpec(s.workerSpec().model(), device, s.workerSpec().dtype(),
+                                    s.workerSpec().components()),
+                            runner, entry -> {
+                                record.add(entry);
+                                append(manifest, entry);
+                                progress.finished(entry);
+                            });
+                    record.generationStarted();
+                    try {
+                        outcome = pool.run(resume.todo());
+                    } finally {
+                        if (encoder != null) {
+                            encoder.close();
+                        }
+                    }
+                    String reason = "not made: no worker was left to make it"
+                            + (outcome.firstLoadError() == null ? "" : " (" + outcome.firstLoadError() + ")");
+                    for (Job job : outcome.notRun()) {
+                        ManifestEntry entry = runner.notRun(job, reason);
+                        record.add(entry);
+                        append(manifest, entry);
+                        progress.finished(entry);
+                    }
+                    record.workers(outcome.workers(), encoder == null ? null : encoder.report());
+                }
+            }
+            Manifest.open(out.manifestFile(), Manifest.readLatest(out.manifestFile()).values()).close();
+            int exit = exitCode(err, s, resume, outcome, encoder, record);
+            record.write(exit == USAGE ? "failed" : "finished", exit);
+            return exit;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(interrupted);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down: the hook is running or has run
+            }
+        }
+    }
+
+    private int exitCode(PrintWriter err, Setup s, OutputDir.Resume resume, WorkerPool.Outcome outcome,
+            SharedEncoder encoder, RunRecord record) {
+        if (resume.todo().isEmpty()) {
+            LOG.info("nothing to do: all {} image(s) of this run are already in {}", s.plan().jobs().size(),
+                    s.out().path());
+            return OK;
+        }
+        if (!outcome.anyPipelineLoaded()) {
+            return fail(err, "no worker could load the model on " + s.devices().stream().map(DeviceChoice::name).toList()
+                    + ": " + outcome.firstLoadError(), USAGE);
+        }
+        if (encoder != null && encoder.loadFailed() && record.ok() == 0) {
+            return fail(err, "the text encoders could not be loaded: " + encoder.loadError(), USAGE);
+        }
+        int bad = record.failedOrNotRun();
+        String summary = String.format(Locale.ROOT, "%d of %d image(s) made in this run (%.2f img/min), %d failed; "
+                + "%d already done; outputs in %s", record.ok(), resume.todo().size(), record.imagesPerMinute(), bad,
+                resume.done().size(), s.out().path());
+        if (bad == 0) {
+            LOG.info("{}", summary);
+            return OK;
+        }
+        LOG.warn("{}", summary);
+        return fail(err, bad + " image(s) failed (see " + s.out().manifestFile().getFileName()
+                + "); run the same command again to retry them", SOME_FAILED);
+    }
+
+    private static int fail(PrintWriter err, String message, int code) {
+        err.println("hicache: " + message);
+        err.flush();
+        return code;
+    }
+
+    private static void append(Manifest manifest, ManifestEntry entry) {
+        try {
+            manifest.append(entry);
+        } catch (IOException e) {
+            LOG.error("cannot append to {}: {}", manifest.file(), Errors.oneLine(e));
+        }
+    }
+
+    private static void writeQuietly(RunRecord record, String status, Integer exit) {
+        try {
+            record.write(status, exit);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("writing run.json failed", e);
+        }
+    }
+
+    /** One line on stderr (with --verbose, the stack trace of the cause too, if any); exit code 2. */
+    static int usageError(PrintWriter err, UsageException e, Logging.Verbosity verbosity) {
+        err.println("hicache: " + e.getMessage());
+        if (verbosity == Logging.Verbosity.VERBOSE && e.getCause() != null) {
+            e.getCause().printStackTrace(err);
+        }
+        err.flush();
+        return USAGE;
+    }
+
+    private Backend backend() {
+        try {
+            return Backend.named(config.backend());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** Each CPU worker gets an equal share of the cores; must happen before the engine starts. */
+    private void configureCpuThreads() {
+        int threads = DeviceChoice.cpuThreadsPerWorker(Runtime.getRuntime().availableProcessors(),
+                config.workersPerDevice());
+        try {
+            HiCacheRuntime.configureThreads(threads, 0);
+            LOG.debug("libtorch intra-op threads per worker: {}", threads);
+        } catch (IllegalStateException e) {
+            // Only when this JVM ran the engine before (tests calling the CLI in-process).
+            LOG.debug("engine already started; keeping its thread count");
+        }
+    }
+
+    private TensorType dtype(List<Device> devices) {
+        if (config.dtype() == null) {
+            return DeviceChoice.defaultDtype(devices);
+        }
+        try {
+            return TensorType.parseCompute(config.dtype());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--dtype: " + e.getMessage());
+        }
+    }
+
+    private static void checkModel(Backend backend, PipelineSpec spec) {
+        try {
+            backend.checkModel(spec);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new UsageException(Errors.oneLine(e), e);
+        }
+    }
+
+    private BatchTensorFile openInitNoise(RunPlan plan) {
+        BatchTensorFile noise = BatchTensorFile.open(config.initNoise(), "--init-noise", OutputFiles.LATENTS, 4,
+                plan.maxImageIndex() + 1);
+        long[] shape = noise.shape();
+        if (shape[2] != config.height() / 8 || shape[3] != config.width() / 8) {
+            noise.close();
+            throw new UsageException("--init-noise: latents of " + shape[3] * 8 + "x" + shape[2] * 8 + " images ("
+                    + Arrays.toString(shape) + "), but this run makes " + config.width() + "x"
+                    + config.height());
+        }
+        return noise;
+    }
+}

@@ -1,0 +1,18 @@
+package io.hicache.cli;
+
+import io.hicache.core.pipeline.TextEmbeddings;
+
+/** Where a worker gets the text conditioning of a job. */
+interface Conditioning extends AutoCloseable {
+    /** Each worker's pipeline encodes its prompts itself. */
+    Conditioning BY_WORKER = job -> null;
+
+    /** The job's embeddings, or null when the worker's pipeline should encode the prompt itself. */
+    TextEmbeddings forJob(Job job) throws Exception;
+
+    /** Called once per job a worker ran, whatever its outcome. */
+    default void finished(Job job) {}
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,164 @@
+package io.hicache.cli;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.MalformedInputException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Reads prompt lists. A prompt's position in the list is its prompt index, which names and seeds
+ * its images, so reading must be deterministic and forgiving of how such files are made:
+ *
+ * <ul>
+ *   <li>text: UTF-8, one prompt a line; blank lines skipped; surrounding whitespace, a byte-order
+ *       mark and CRLF line ends ignored;
+ *   <li>{@code .tsv} (PartiPrompts): a header row with a {@code Prompt} column (any case), one
+ *       prompt a row;
+ *   <li>in both, a prompt wrapped whole in double quotes (CSV residue, as in one copy of
+ *       DrawBench200) is unwrapped, {@code ""} inside becoming {@code "}.
+ * </ul>
+ */
+final class Prompts {
+    private Prompts() {}
+
+    /** The prompts of {@code file} (may be null) followed by the {@code inline} ones. */
+    static List<String> collect(Path file, List<String> inline) {
+        List<String> prompts = new ArrayList<>();
+        if (file != null) {
+            prompts.addAll(read(file));
+        }
+        for (String p : inline) {
+            if (p.isBlank()) {
+                throw new UsageException("--prompt is empty");
+            }
+            prompts.add(p.strip());
+        }
+        if (prompts.isEmpty()) {
+            throw new UsageException("no prompts: give --prompt-file FILE or --prompt TEXT");
+        }
+        return prompts;
+    }
+
+    static List<String> read(Path file) {
+        String text = readUtf8(file);
+        if (text.startsWith("\uFEFF")) {
+            text = text.substring(1);
+        }
+        List<String> lines = Arrays.asList(text.split("\r\n|\n|\r", -1));
+        List<String> prompts = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".tsv")
+                ? fromTsv(file, lines)
+                : fromLines(lines);
+        if (prompts.isEmpty()) {
+            throw new UsageException("prompt file " + file + " has no prompts (it is empty or blank)");
+        }
+        return prompts;
+    }
+
+    private static String readUtf8(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new UsageException("prompt file " + file + " is a directory");
+        }
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new UsageException("prompt file not found: " + file);
+        } catch (AccessDeniedException e) {
+            throw new UsageException("cannot read prompt file " + file + ": permission denied");
+        } catch (IOException e) {
+            throw new UsageException("cannot read prompt file " + file + ": " + Errors.oneLine(e));
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (MalformedInputException e) {
+            throw new UsageException("prompt file " + file + " is not UTF-8 text (invalid bytes at line "
+                    + lineOf(bytes, firstInvalidByte(bytes)) + ")");
+        } catch (CharacterCodingException e) {
+            throw new UsageException("prompt file " + file + " is not UTF-8 text");
+        }
+    }
+
+    private static List<String> fromLines(List<String> lines) {
+        List<String> prompts = new ArrayList<>();
+        for (String line : lines) {
+            String p = unquote(line.strip());
+            if (!p.isEmpty()) {
+                prompts.add(p);
+            }
+        }
+        return prompts;
+    }
+
+    private static List<String> fromTsv(Path file, List<String> lines) {
+        int header = 0;
+        while (header < lines.size() && lines.get(header).isBlank()) {
+            header++;
+        }
+        if (header == lines.size()) {
+            return List.of();
+        }
+        String[] columns = lines.get(header).split("\t", -1);
+        int column = -1;
+        for (int c = 0; c < columns.length && column < 0; c++) {
+            if (unquote(columns[c].strip()).equalsIgnoreCase("prompt")) {
+                column = c;
+            }
+        }
+        if (column < 0) {
+            throw new UsageException("prompt file " + file + " has no 'Prompt' column (its header is: "
+                    + String.join(", ", columns).strip() + ")");
+        }
+        List<String> prompts = new ArrayList<>();
+        for (String line : lines.subList(header + 1, lines.size())) {
+            String[] fields = line.split("\t", -1);
+            String p = column < fields.length ? unquote(fields[column].strip()) : "";
+            if (!p.isEmpty()) {
+                prompts.add(p);
+            }
+        }
+        return prompts;
+    }
+
+    /** {@code "a ""b"" c"} → {@code a "b" c}; anything not wrapped whole in quotes is kept. */
+    static String unquote(String s) {
+        if (s.length() >= 2 && s.startsWith("\"") && s.endsWith("\"")) {
+            return s.substring(1, s.length() - 1).replace("\"\"", "\"").strip();
+        }
+        return s;
+    }
+
+    private static int firstInvalidByte(byte[] bytes) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length + 1);
+        decoder.decode(in, out, true);
+        return in.position();
+    }
+
+    private static int lineOf(byte[] bytes, int offset) {
+        int line = 1;
+        for (int i = 0; i < offset && i < bytes.length; i++) {
+            if (bytes[i] == '\n') {
+                line++;
+            }
+        }
+        return line;
+    }
+}

@@ -1,0 +1,52 @@
+package io.hicache.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** Help, version, completion: what a user meets first. */
+class CliTest {
+    @Test
+    void helpListsOptionsBySectionWithDefaultsAndKebabNamesOnly() {
+        CliRun r = CliRun.of("--help");
+        assertEquals(0, r.exitCode());
+        String help = r.out();
+        for (String s : new String[] {"Prompts:", "Model and sampling:", "Cache:", "Devices:", "Output:", "General:",
+            "--prompt-file=FILE", "--num-images-per-prompt=N", "--shard=K/N", "--[no-]shared-encoder",
+            "--output-type=TYPE", "Exit codes:", "replay", "completion"}) {
+            assertTrue(help.contains(s), s + " in:\n" + help);
+        }
+        String options = help.substring(0, help.indexOf("Commands:"));
+        assertFalse(options.contains("--prompt_file") || options.contains("--num_images_per_prompt"), options);
+        assertTrue(help.matches("(?s).*--steps, --num-steps=N\\s+Denoising steps\\.\\s+Default: 50.*"), help);
+        assertTrue(help.matches("(?s).*--mode, --cache-mode=MODE.*Default: HiCache.*"), help);
+        assertTrue(help.matches("(?s).*--interval=N\\s+Full-step interval\\.\\s+Default: 7.*"), help);
+        assertTrue(help.matches("(?s).*--hicache-scale=SIGMA.*Default: 0\\.5.*"), help);
+        assertTrue(help.matches("(?s).*--output-dir=DIR.*Default: outputs.*"), help);
+        assertTrue(help.matches("(?s).*--guidance, --guidance-scale=G\\s+Guidance scale\\.\\s+Default: 3\\.5.*"), help);
+    }
+
+    @Test
+    void versionNamesProjectDjlAndPytorch() {
+        CliRun r = CliRun.of("--version");
+        assertEquals(0, r.exitCode());
+        assertTrue(r.out().contains("hicache 0.1.0") && r.out().contains("DJL 0.36.0, PyTorch 2.7.1"), r.out());
+    }
+
+    @Test
+    void completionScriptCoversOptionsAndSubcommands() {
+        CliRun r = CliRun.of("completion");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("complete -F"), r.out().substring(0, 200));
+        assertTrue(r.out().contains("--prompt-file") && r.out().contains("--output-type") && r.out().contains("replay"));
+    }
+
+    @Test
+    void subcommandsStillWork() {
+        CliRun r = CliRun.of("replay", "--help");
+        assertEquals(0, r.exitCode());
+        assertTrue(r.out().contains("--trajectory"));
+    }
+}

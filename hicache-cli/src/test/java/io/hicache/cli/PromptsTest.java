@@ -1,0 +1,77 @@
+package io.hicache.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PromptsTest {
+    @TempDir
+    Path dir;
+
+    Path file(String name, String text) throws IOException {
+        return Files.writeString(dir.resolve(name), text, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void textFilesSkipBlankLinesAndToleratesBomCrlfAndSpaces() throws IOException {
+        Path f = file("p.txt", "\uFEFFA red colored car.\r\n\r\n  a cat  \r\n\t\nlast line without newline");
+        assertEquals(List.of("A red colored car.", "a cat", "last line without newline"), Prompts.read(f));
+    }
+
+    @Test
+    void quotedLinesLoseTheirCsvQuotes() throws IOException {
+        Path f = file("p.txt", "\"A sign that says \"\"Hello\"\".\"\nnot \"quoted\" whole\n\"\"\n");
+        assertEquals(List.of("A sign that says \"Hello\".", "not \"quoted\" whole"), Prompts.read(f));
+    }
+
+    @Test
+    void unicodeSurvives() throws IOException {
+        Path f = file("p.txt", "東京の夜景\nemoji 🚀\n");
+        assertEquals(List.of("東京の夜景", "emoji 🚀"), Prompts.read(f));
+    }
+
+    @Test
+    void tsvUsesThePromptColumnAnyCase() throws IOException {
+        Path f = file("parti.TSV", "Category\tPROMPT\tNote\nScenes\tA lighthouse\tx\n\nFood\t\"A bowl\"\t\nOdd\t\t\n");
+        assertEquals(List.of("A lighthouse", "A bowl"), Prompts.read(f));
+    }
+
+    @Test
+    void theShippedExamplesRead() {
+        Path root = Path.of("..", "resources", "prompts");
+        assertEquals(8, Prompts.read(root.resolve("examples.txt")).size());
+        assertEquals(4, Prompts.read(root.resolve("examples.tsv")).size());
+    }
+
+    @Test
+    void inlinePromptsComeAfterTheFile() throws IOException {
+        assertEquals(List.of("from file", "inline"), Prompts.collect(file("p.txt", "from file\n"), List.of(" inline ")));
+    }
+
+    @Test
+    void badFilesSayWhat() throws IOException {
+        assertMessage("prompt file not found", () -> Prompts.read(dir.resolve("missing.txt")));
+        assertMessage("is a directory", () -> Prompts.read(dir));
+        assertMessage("has no prompts", () -> Prompts.read(file("empty.txt", "")));
+        assertMessage("has no prompts", () -> Prompts.read(file("blank.txt", "\n  \r\n\t\n")));
+        assertMessage("has no 'Prompt' column (its header is: Text, Category)",
+                () -> Prompts.read(file("bad.tsv", "Text\tCategory\nx\ty\n")));
+        Path latin1 = Files.write(dir.resolve("latin1.txt"), new byte[] {'o', 'k', '\n', 'c', 'a', 'f', (byte) 0xE9, '\n'});
+        assertMessage("is not UTF-8 text (invalid bytes at line 2)", () -> Prompts.read(latin1));
+        assertMessage("no prompts: give --prompt-file FILE or --prompt TEXT", () -> Prompts.collect(null, List.of()));
+        assertMessage("--prompt is empty", () -> Prompts.collect(null, List.of(" ")));
+    }
+
+    static void assertMessage(String expected, org.junit.jupiter.api.function.Executable call) {
+        UsageException e = assertThrows(UsageException.class, call);
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+}
