@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hicache.core.HiCacheVersion;
 import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.cache.CacheMode;
+import io.hicache.core.image.GenerationParameters;
 import io.hicache.core.runtime.TensorType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -70,6 +71,16 @@ record ImageSettings(String backend, String model, TensorType dtype, String nega
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The parameters as image tools show them (PNG text chunks). */
+    GenerationParameters shown(Job job) {
+        // an ordered map: the same image must give the same bytes in every JVM (Map.of's order is salted)
+        java.util.Map<String, String> extra = new java.util.LinkedHashMap<>();
+        extra.put("backend", backend);
+        extra.put("dtype", dtype.displayName());
+        return new GenerationParameters(job.prompt(), negativePrompt, job.seed(), steps, guidance, width, height,
+                cache.mode().displayName(), cache.mode().caches() ? cache.tag() : null, model, extra);
     }
 
     /** A short hash of an image's parameters, kept in the manifest to recognise finished images cheaply. */

@@ -94,7 +94,7 @@ final class JobRunner {
         Map<String, Long> files = new LinkedHashMap<>();
         if (outputType.writesPng()) {
             Path png = dir.resolve(OutputType.pngName(job));
-            OutputFiles.writePng(png, result.image(), parameters);
+            OutputFiles.writePng(png, result.image(), settings.shown(job), parameters);
             files.put(png.getFileName().toString(), Files.size(png));
         }
         if (outputType.writesLatents()) {

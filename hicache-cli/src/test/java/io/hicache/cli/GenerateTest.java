@@ -113,6 +113,17 @@ class GenerateTest {
         BufferedImage image = ImageIO.read(out.resolve("img_2.png").toFile());
         assertEquals(64, image.getWidth());
         assertEquals(48, image.getHeight());
+        // what image viewers show: A1111-style parameters plus one chunk per field
+        io.hicache.core.image.GenerationParameters shown = io.hicache.core.image.GenerationParameters.fromPngText(
+                io.hicache.core.image.PngReader.readText(out.resolve("img_2.png")));
+        assertEquals("a green tree", shown.prompt());
+        assertEquals(44, shown.seed());
+        assertEquals(10, shown.steps());
+        assertEquals("HiCache", shown.mode());
+        assertEquals("HiCache_i7_o2_fe3_s0.5", shown.cache());
+        assertEquals("fake", shown.extra().get("backend"));
+        assertTrue(io.hicache.core.image.PngReader.readText(out.resolve("img_2.png")).get("parameters")
+                .startsWith("a green tree\nSteps: 10, Seed: 44"));
 
         Map<Integer, JsonNode> m = manifest(out.resolve("manifest.jsonl"));
         assertEquals(Set.of(0, 1, 2), m.keySet());
