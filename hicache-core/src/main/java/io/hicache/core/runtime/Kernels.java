@@ -35,6 +35,16 @@ import java.util.concurrent.atomic.LongAdder;
 public final class Kernels {
     private static final String RESOURCE = "kernels.torchscript";
     private static final Map<Device, Kernels> BY_DEVICE = new ConcurrentHashMap<>();
+    /**
+     * TorchScript's graph executor profiles the first calls of a method and then may fuse its ops;
+     * fused and unfused code round differently, so results would depend on how many calls (from
+     * any thread) came before — two workers would not reproduce one worker's images — and the
+     * first calls would be slow. The setting is per thread, hence this flag.
+     */
+    private static final ThreadLocal<Boolean> INTERPRETER_ONLY = ThreadLocal.withInitial(() -> {
+        JniUtils.setGraphExecutorOptimize(false);
+        return true;
+    });
     private static volatile byte[] archive;
 
     private final Device device;
@@ -181,6 +191,7 @@ public final class Kernels {
     public TensorType scalarType(NDArray x) {
         IValue[] args = {IValue.from((PtNDArray) x)};
         count("dtype_code");
+        INTERPRETER_ONLY.get();
         try (IValue out = IValueUtils.runMethod(module, "dtype_code", args)) {
             return TensorType.fromTorchCode((int) out.toLong());
         } finally {
@@ -227,6 +238,7 @@ public final class Kernels {
             IValue.from(file.toAbsolutePath().toString()), IValue.from(numel), IValue.from((long) type.torchCode())
         };
         count("from_file");
+        INTERPRETER_ONLY.get();
         try (IValue out = IValueUtils.runMethod(module, "from_file", args)) {
             return out.toTensor((PtNDManager) manager);
         } finally {
@@ -287,6 +299,7 @@ public final class Kernels {
     public boolean allFinite(NDArray x) {
         IValue[] in = {IValue.from((PtNDArray) x)};
         count("all_finite");
+        INTERPRETER_ONLY.get();
         try (IValue out = IValueUtils.runMethod(module, "all_finite", in)) {
             return out.toBoolean();
         } finally {
@@ -311,6 +324,7 @@ public final class Kernels {
 
     private NDArray tensor(String method, NDArray resultOwner, Object... args) {
         count(method);
+        INTERPRETER_ONLY.get();
         IValue[] in = new IValue[args.length];
         try {
             for (int i = 0; i < args.length; i++) {
@@ -330,6 +344,7 @@ public final class Kernels {
 
     private double scalar(String method, Object... args) {
         count(method);
+        INTERPRETER_ONLY.get();
         IValue[] in = new IValue[args.length];
         try {
             for (int i = 0; i < args.length; i++) {

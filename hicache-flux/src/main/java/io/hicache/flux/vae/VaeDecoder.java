@@ -213,8 +213,34 @@ public final class VaeDecoder implements AutoCloseable {
     }
 
     private static NDArray conv(NDArray x, Parameters p, String name, int padding) {
-        return Conv2d.conv2d(x, p.get(name + ".weight"), p.get(name + ".bias"), ONE, new Shape(padding, padding), ONE, 1)
-                .singletonOrThrow();
+        NDArray w = p.get(name + ".weight");
+        NDArray b = p.find(name + ".bias");
+        if (w.getShape().get(2) == 1 && w.getShape().get(3) == 1 && padding == 0) {
+            return pointwise(x, w, b);
+        }
+        return Conv2d.conv2d(x, w, b, ONE, new Shape(padding, padding), ONE, 1).singletonOrThrow();
+    }
+
+    /**
+     * A 1×1 convolution as one matrix product over the channels. oneDNN picks a 1×1 convolution
+     * algorithm by thread count and the results differ in the last bits, so images would depend on
+     * how many workers share the CPU; the product does not.
+     */
+    private static NDArray pointwise(NDArray x, NDArray w, NDArray b) {
+        long[] s = x.getShape().getShape();
+        long out = w.getShape().get(0);
+        // views of the weights belong to the weights' manager: close them here so none pile up there
+        NDArray y;
+        try (NDArray matrix = w.reshape(out, s[1])) {
+            y = matrix.matMul(x.reshape(s[0], s[1], s[2] * s[3]));
+        }
+        y.attach(x.getManager());
+        if (b != null) {
+            try (NDArray column = b.reshape(1, out, 1)) {
+                y = y.add(column);
+            }
+        }
+        return y.reshape(s[0], out, s[2], s[3]);
     }
 
     @Override

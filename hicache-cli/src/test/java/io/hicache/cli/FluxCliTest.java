@@ -1,0 +1,154 @@
+package io.hicache.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.hicache.core.cache.CacheConfig;
+import io.hicache.core.pipeline.Backend;
+import io.hicache.core.pipeline.GenerationRequest;
+import io.hicache.core.pipeline.HostTensor;
+import io.hicache.core.pipeline.ImagePipeline;
+import io.hicache.core.pipeline.PipelineSpec;
+import io.hicache.core.pipeline.TextEmbeddings;
+import io.hicache.core.runtime.TensorType;
+import io.hicache.core.sampling.SeededNoise;
+import io.hicache.core.weights.SafetensorsFile;
+import io.hicache.core.weights.SafetensorsWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The launcher on the real FLUX backend (tiny weights): the documented command lines, end to end. */
+class FluxCliTest {
+    @TempDir
+    static Path home;
+    static String previousHome;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void useTemporaryHome() {
+        previousHome = System.getProperty("hicache.home");
+        System.setProperty("hicache.home", home.toString());
+    }
+
+    @AfterAll
+    static void restoreHome() {
+        if (previousHome == null) {
+            System.clearProperty("hicache.home");
+        } else {
+            System.setProperty("hicache.home", previousHome);
+        }
+    }
+
+    /**
+     * Issue-4 command line: precomputed embeddings and noise, latent output, a model folder holding
+     * only transformer/ and scheduler/; the latents equal the library's for the same inputs.
+     */
+    @Test
+    void latentRunFromEmbeddingsAndNoiseNeedsOnlyTransformerAndScheduler() throws Exception {
+        Path full = dir.resolve("full");
+        Backend.named("flux").writeTinyModel(full, 3, TensorType.F32, false);
+        Path embeds = dir.resolve("E.safetensors");
+        CliRun enc = CliRun.of("encode-prompts", "--model-path", full.toString(), "--device", "cpu",
+                "--prompt", "a red fox", "--prompt", "a blue whale", "--output", embeds.toString());
+        assertEquals(0, enc.exitCode(), enc.err());
+        Path noise = dir.resolve("N.safetensors");
+        try (NDManager m = NDManager.newBaseManager()) {
+            new SafetensorsWriter().add("latents", SeededNoise.gaussian(77, new Shape(2, 16, 16, 16), m)).write(noise);
+        }
+        Path partial = dir.resolve("partial");
+        copyTree(full.resolve("transformer"), partial.resolve("transformer"));
+        copyTree(full.resolve("scheduler"), partial.resolve("scheduler"));
+
+        Path out = dir.resolve("OUT");
+        CliRun r = CliRun.of("--backend", "flux", "--model-path", partial.toString(), "--device", "cpu",
+                "--dtype", "float32", "--mode", "HiCache", "--interval", "3", "--max-order", "2", "--first-enhance", "3",
+                "--hicache-scale", "0.5", "--steps", "8", "--width", "128", "--height", "128", "--guidance", "3.5",
+                "--prompt", "a red fox", "--prompt", "a blue whale", "--prompt-embeds", embeds.toString(),
+                "--init-noise", noise.toString(), "--output-type", "latent", "--output-dir", out.toString(), "--quiet");
+        assertEquals(0, r.exitCode(), r.err());
+
+        CacheConfig cache = CacheConfig.defaults().withInterval(3);
+        try (ImagePipeline p = Backend.named("flux").open(PipelineSpec.full(full.toString(), Device.cpu(), TensorType.F32));
+                SafetensorsFile e = SafetensorsFile.open(embeds); SafetensorsFile n = SafetensorsFile.open(noise)) {
+            HostTensor tokens = HostTensor.read(e, "prompt_embeds");
+            HostTensor pooled = HostTensor.read(e, "pooled_prompt_embeds");
+            HostTensor latents = HostTensor.read(n, "latents");
+            for (int i = 0; i < 2; i++) {
+                try (SafetensorsFile f = SafetensorsFile.open(out.resolve("img_" + i + ".safetensors"))) {
+                    assertArrayEquals(new long[] {1, 16, 16, 16}, f.info("latents").shapeArray());
+                    assertEquals(TensorType.F32, f.info("latents").type());
+                    GenerationRequest same = new GenerationRequest(i == 0 ? "a red fox" : "a blue whale", null, i, 8, 128,
+                            128, 3.5, cache, new TextEmbeddings(tokens.batchItem(i), pooled.batchItem(i)),
+                            latents.batchItem(i), false, false);
+                    assertEquals(p.generate(same).latents(), HostTensor.read(f, "latents"), "img_" + i);
+                }
+            }
+        }
+        try (Stream<Path> s = Files.list(out)) {
+            assertFalse(s.anyMatch(f -> f.getFileName().toString().endsWith(".png")), "latent output only");
+        }
+    }
+
+    /**
+     * Issue 6: two CPU workers make exactly the images one worker makes (byte for byte). Each run is
+     * its own JVM, as for a user: one worker computes with 2 intra-op threads, two workers with 1
+     * each, so this also proves the results do not depend on the thread count.
+     */
+    @Test
+    void twoWorkersMakeTheSameImagesAsOne() throws Exception {
+        Path one = dir.resolve("one");
+        Path two = dir.resolve("two");
+        // 256²: the VAE's 1×1 convolution had thread-dependent results at this size, not at 64²
+        List<String> common = List.of("--model-path", "builtin:flux-tiny", "--device", "cpu", "--steps", "6",
+                "--width", "256", "--height", "256", "--prompt-file",
+                Path.of("..", "resources", "prompts", "examples.txt").toString(), "--limit", "4", "--quiet");
+        assertEquals(0, child(common, "--output-dir", one.toString()), Files.readString(dir.resolve("child.log")));
+        assertEquals(0, child(common, "--output-dir", two.toString(), "--workers", "2"),
+                Files.readString(dir.resolve("child.log")));
+        for (int i = 0; i < 4; i++) {
+            assertArrayEquals(Files.readAllBytes(one.resolve("img_" + i + ".png")),
+                    Files.readAllBytes(two.resolve("img_" + i + ".png")), "img_" + i);
+        }
+        assertTrue(Files.readString(one.resolve("run.json")).contains("\"intra_op_threads\" : \"2\""));
+        assertTrue(Files.readString(two.resolve("run.json")).contains("\"intra_op_threads\" : \"1\""));
+    }
+
+    private int child(List<String> common, String... extra) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true", "-Dhicache.home=" + home,
+                "-cp", System.getProperty("java.class.path"), HiCacheCli.class.getName()));
+        command.addAll(common);
+        command.addAll(List.of(extra));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("child.log").toFile()).start();
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "child did not finish");
+        return p.exitValue();
+    }
+
+    static String[] concat(String[] a, String... b) {
+        return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
+    }
+
+    static void copyTree(Path from, Path to) throws Exception {
+        Files.createDirectories(to);
+        try (Stream<Path> s = Files.list(from)) {
+            for (Path f : (Iterable<Path>) s::iterator) {
+                Files.copy(f, to.resolve(f.getFileName()));
+            }
+        }
+    }
+}
