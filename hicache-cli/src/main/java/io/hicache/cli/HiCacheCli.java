@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         usageHelpAutoWidth = true,
         showDefaultValues = true,
-        subcommands = {ReplayCommand.class, InitTinyCommand.class, EncodePromptsCommand.class, CompletionCommand.class},
+        subcommands = {ReplayCommand.class, InitTinyCommand.class, EncodePromptsCommand.class, BenchCommand.class, CompletionCommand.class},
         customSynopsis = {
             "hicache [OPTIONS] (--prompt-file FILE | --prompt TEXT...)",
             "       hicache COMMAND [OPTIONS]"

@@ -1,0 +1,284 @@
+package io.hicache.cli;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.hicache.core.bench.BenchmarkPlan;
+import io.hicache.core.bench.BenchmarkReport;
+import io.hicache.core.bench.BenchmarkRunner;
+import io.hicache.core.bench.MachineGemm;
+import io.hicache.core.cache.CacheConfig;
+import io.hicache.core.cache.CacheMode;
+import io.hicache.core.image.ImageGrid;
+import io.hicache.core.image.LinePlot;
+import io.hicache.core.image.PngWriter;
+import io.hicache.core.image.RgbImage;
+import io.hicache.core.pipeline.Backend;
+import io.hicache.core.pipeline.ImagePipeline;
+import io.hicache.core.pipeline.PipelineSpec;
+import io.hicache.core.runtime.TensorType;
+import io.hicache.core.util.AtomicFiles;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code hicache bench}: the same prompts and seeds with {@code original} and each requested
+ * cache configuration, reporting wall-clock next to FLOPs speedup, memory, and fidelity to the
+ * uncached image; writes a table, JSON, a comparison grid and an error-vs-step plot.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+        description = "Measures speed (wall clock of the denoising loop and end to end, next to the FLOPs speedup), "
+                + "memory and quality (PSNR, SSIM and latent error against the uncached image of the same seed, "
+                + "per-module forecast error) of cache configurations. Writes bench.txt, bench.json, grid.png and "
+                + "error_vs_step.png to the output directory.")
+public final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--backend", defaultValue = "flux", description = "Model family (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = {"--model-path", "--model_path"}, defaultValue = "builtin:flux-tiny", paramLabel = "MODEL",
+            description = "Model (default: ${DEFAULT-VALUE}; builtin:flux-mid is the mid-size benchmark model).")
+    String model;
+
+    @Option(names = "--modes", defaultValue = "original,FORA,Taylor,HiCache", paramLabel = "LIST",
+            description = "Cache modes to compare (default: ${DEFAULT-VALUE}).")
+    String modes;
+
+    @Option(names = "--intervals", defaultValue = "3,5,7", paramLabel = "LIST", description = "Intervals N (default: ${DEFAULT-VALUE}).")
+    String intervals;
+
+    @Option(names = {"--max-order", "--max_order"}, defaultValue = "2", description = "Max order (default: ${DEFAULT-VALUE}).")
+    int maxOrder;
+
+    @Option(names = {"--first-enhance", "--first_enhance"}, defaultValue = "3", description = "Warm-up full steps (default: ${DEFAULT-VALUE}).")
+    int firstEnhance;
+
+    @Option(names = {"--hicache-scale", "--hicache_scale"}, defaultValue = "0.5", description = "σ (default: ${DEFAULT-VALUE}).")
+    double scale;
+
+    @Option(names = {"--prompt-file", "--prompt_file"}, paramLabel = "FILE", description = "Prompts (one a line, or .tsv).")
+    Path promptFile;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "A prompt (repeatable).")
+    List<String> prompts = new ArrayList<>();
+
+    @Option(names = "--limit", defaultValue = "2", description = "Use the first N prompts (default: ${DEFAULT-VALUE}).")
+    int limit;
+
+    @Option(names = {"--steps", "--num-steps", "--num_steps"}, defaultValue = "50", description = "Steps (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--width", defaultValue = "256", description = "Width (default: ${DEFAULT-VALUE}).")
+    int width;
+
+    @Option(names = "--height", defaultValue = "256", description = "Height (default: ${DEFAULT-VALUE}).")
+    int height;
+
+    @Option(names = "--guidance", defaultValue = "3.5", description = "Guidance (default: ${DEFAULT-VALUE}).")
+    double guidance;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the first prompt (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed generations first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--repeat", defaultValue = "1", description = "Timed generations per configuration and prompt; the median counts (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--site-errors", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Also measure per-module forecast error (one extra, untimed run per configuration; default: on).")
+    boolean siteErrors;
+
+    @Option(names = "--device", paramLabel = "cpu|gpu", description = "Device (default: the first GPU, else the CPU).")
+    String device;
+
+    @Option(names = "--gpus", paramLabel = "ID", description = "GPU to use (the first listed).")
+    String gpus;
+
+    @Option(names = "--dtype", paramLabel = "TYPE", description = "bfloat16 or float32 (default: bf16 on GPU, f32 on CPU).")
+    String dtype;
+
+    @Option(names = "--gemm", defaultValue = "1536x768", paramLabel = "TOKENSxDIM",
+            description = "Shape of the GEMM timed as the machine's speed yardstick (default: ${DEFAULT-VALUE}, the mid model's).")
+    String gemm;
+
+    @Option(names = {"--output-dir", "--output_dir"}, defaultValue = "bench", paramLabel = "DIR", description = "Output directory (default: ${DEFAULT-VALUE}).")
+    Path outputDir;
+
+    @Option(names = "--verbose", description = "Print stack traces of errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            List<String> list = Prompts.collect(promptFile, prompts);
+            if (limit < 1) {
+                throw new UsageException("--limit must be >= 1");
+            }
+            list = list.subList(0, Math.min(limit, list.size()));
+            List<CacheConfig> configs = configs();
+            int[] gemmShape = parseGemm();
+            Backend b = Backend.named(backend);
+            Device d = DeviceChoice.parse(gpus, device).resolve().get(0);
+            TensorType type = dtype == null ? DeviceChoice.defaultDtype(List.of(d)) : TensorType.parseCompute(dtype);
+            BenchmarkPlan plan = new BenchmarkPlan(list, seed, steps, width, height, guidance, configs, warmup, repeat,
+                    siteErrors, gemmShape[0], gemmShape[1]);
+            PipelineSpec s = PipelineSpec.full(model, d, type);
+            b.checkModel(s);
+            Files.createDirectories(outputDir);
+            double gemmGflops = MachineGemm.gflops(d, type, gemmShape[0], gemmShape[1], 5);
+            BenchmarkRunner.Outcome outcome;
+            try (ImagePipeline pipeline = b.open(s)) {
+                out.println("benchmarking " + pipeline.describe());
+                out.flush();
+                outcome = new BenchmarkRunner(pipeline, line -> {
+                    out.println("  " + line);
+                    out.flush();
+                }).run(plan, model, DeviceChoice.name(d), type.displayName(), gemmGflops);
+            }
+            String table = table(outcome.report());
+            out.print(table);
+            AtomicFiles.writeString(outputDir.resolve("bench.txt"), table);
+            ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            AtomicFiles.writeString(outputDir.resolve("bench.json"), json.writeValueAsString(outcome.report()) + "\n");
+            writeGrid(outcome, list);
+            writePlot(outcome.report());
+            out.println("wrote bench.txt, bench.json, grid.png and " + (siteErrors ? "error_vs_step.png " : "")
+                    + "to " + outputDir);
+            out.flush();
+            return 0;
+        } catch (Exception | OutOfMemoryError e) {
+            err.println("hicache bench: " + Errors.oneLine(e));
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return 2;
+        }
+    }
+
+    private List<CacheConfig> configs() {
+        List<CacheConfig> out = new ArrayList<>();
+        for (String m : modes.split(",")) {
+            CacheMode mode;
+            try {
+                mode = CacheMode.parse(m);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--modes: " + e.getMessage());
+            }
+            if (mode == CacheMode.ORIGINAL) {
+                continue; // always measured, as the reference
+            }
+            for (String n : intervals.split(",")) {
+                try {
+                    out.add(CacheConfig.of(mode).withInterval(Integer.parseInt(n.trim())).withMaxOrder(maxOrder)
+                            .withFirstEnhance(firstEnhance).withHicacheScale(scale));
+                } catch (NumberFormatException e) {
+                    throw new UsageException("--intervals: '" + n.trim() + "' is not a number");
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(e.getMessage());
+                }
+            }
+        }
+        return out;
+    }
+
+    private int[] parseGemm() {
+        String[] p = gemm.toLowerCase(Locale.ROOT).split("x");
+        try {
+            int[] s = {Integer.parseInt(p[0].trim()), Integer.parseInt(p[1].trim())};
+            if (p.length != 2 || s[0] < 1 || s[1] < 1) {
+                throw new NumberFormatException();
+            }
+            return s;
+        } catch (RuntimeException e) {
+            throw new UsageException("--gemm: expected TOKENSxDIM like 1536x768, got '" + gemm + "'");
+        }
+    }
+
+    static String table(BenchmarkReport r) {
+        StringWriter s = new StringWriter();
+        PrintWriter p = new PrintWriter(s);
+        p.printf(Locale.ROOT, "%s on %s, %s, %d steps, %dx%d, %d prompt(s)%n", r.model(), r.device(), r.dtype(), r.steps(),
+                r.width(), r.height(), r.prompts().size());
+        p.printf(Locale.ROOT, "machine GEMM %.1f GFLOP/s; transformer (original) %.1f GFLOP/s = %.0f%% of it%n",
+                r.gemmGflops(), r.transformerGflops(), 100 * r.efficiency());
+        p.printf(Locale.ROOT, "%-24s %4s %9s %9s %6s %6s %6s %9s %9s %7s %6s %8s %9s %9s %6s%n", "config", "full",
+                "denoise s", "total s", "wall×", "FLOPs×", "ratio", "cache MiB", "peak RSS", "PSNR", "SSIM",
+                "lat.relL2", "full ms", "fcst ms", "fcst%");
+        for (BenchmarkReport.ConfigResult c : r.results()) {
+            p.printf(Locale.ROOT, "%-24s %4d %9.3f %9.3f %6.2f %6.2f %6.2f %9.1f %9.0f %7s %6.4f %8.4f %9.1f %9s %6s%n",
+                    c.tag(), c.fullSteps(), c.denoiseSeconds(), c.totalSeconds(), c.wallSpeedup(), c.flopsSpeedup(),
+                    c.wallOverFlopsSpeedup(), c.cachePeakBytes() / 1048576.0, c.peakResidentBytes() / 1048576.0,
+                    Double.isInfinite(c.psnr()) ? "inf" : String.format(Locale.ROOT, "%.2f", c.psnr()), c.ssim(),
+                    c.latentRelativeL2(), c.fullStepMillis(),
+                    Double.isNaN(c.forecastStepMillis()) ? "-" : String.format(Locale.ROOT, "%.1f", c.forecastStepMillis()),
+                    Double.isNaN(c.forecastOverFullStep()) ? "-"
+                            : String.format(Locale.ROOT, "%.1f", 100 * c.forecastOverFullStep()));
+        }
+        p.println("(wall× and FLOPs× are relative to original; ratio = wall× / FLOPs×; peak RSS in MiB; "
+                + "fcst% = forecast-step over full-step time)");
+        for (BenchmarkReport.ConfigResult c : r.results()) {
+            if (!c.forecastErrorByModule().isEmpty()) {
+                StringBuilder sb = new StringBuilder("  forecast error " + c.tag() + ":");
+                c.forecastErrorByModule().forEach((m, e) -> sb.append(String.format(Locale.ROOT, " %s %.4f", m, e)));
+                p.println(sb);
+            }
+        }
+        p.flush();
+        return s.toString();
+    }
+
+    private void writeGrid(BenchmarkRunner.Outcome outcome, List<String> list) throws java.io.IOException {
+        List<String> columns = new ArrayList<>(outcome.images().keySet());
+        ImageGrid grid = ImageGrid.withColumns(columns);
+        for (int i = 0; i < list.size(); i++) {
+            List<RgbImage> row = new ArrayList<>();
+            for (String c : columns) {
+                row.add(outcome.images().get(c).get(i));
+            }
+            String label = list.get(i).length() > 40 ? list.get(i).substring(0, 37) + "..." : list.get(i);
+            grid.row(label + " (seed " + (seed + i) + ")", row);
+        }
+        if (width > 512) {
+            grid.shrink(width / 256);
+        }
+        Map<String, String> text = new LinkedHashMap<>();
+        text.put("Description", "hicache bench: " + model + ", " + steps + " steps");
+        PngWriter.write(outputDir.resolve("grid.png"), grid.render(), text);
+    }
+
+    private void writePlot(BenchmarkReport r) throws java.io.IOException {
+        if (!siteErrors) {
+            return;
+        }
+        LinePlot plot = LinePlot.create().title("Forecast error per step (mean over modules)").xLabel("step")
+                .yLabel("relative L2 error ‖F̂ − F‖ / ‖F‖").logY(true).size(900, 540);
+        for (BenchmarkReport.ConfigResult c : r.results()) {
+            if (c.forecastErrorByStep().isEmpty()) {
+                continue;
+            }
+            double[] x = c.forecastErrorByStep().keySet().stream().mapToDouble(Integer::doubleValue).toArray();
+            double[] y = c.forecastErrorByStep().values().stream().mapToDouble(Double::doubleValue).toArray();
+            plot.series(c.tag(), x, y);
+        }
+        PngWriter.write(outputDir.resolve("error_vs_step.png"), plot.render(), Map.of());
+    }
+}
