@@ -10,9 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hicache.core.runtime.TensorType;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -31,25 +29,12 @@ class GoldenVectorsTest {
     static JsonNode golden;
     NDManager m;
 
+    /** The golden vectors (a copy of the shared reference file, kept with the tests). */
     @BeforeAll
     static void load() throws IOException {
-        golden = new ObjectMapper().readTree(Files.readString(goldenFile()));
-    }
-
-    /** The shared golden file, found from the module directory or the repository root. */
-    static Path goldenFile() {
-        Path here = Paths.get("").toAbsolutePath();
-        for (Path p = here; p != null; p = p.getParent()) {
-            Path candidate = p.resolveSibling("shared").resolve("golden/forecaster.json");
-            if (Files.exists(candidate)) {
-                return candidate;
-            }
-            Path inRepo = p.resolve("hicache-core/src/test/resources/golden/forecaster.json");
-            if (Files.exists(inRepo)) {
-                return inRepo;
-            }
+        try (InputStream in = GoldenVectorsTest.class.getResourceAsStream("/golden/forecaster.json")) {
+            golden = new ObjectMapper().readTree(in);
         }
-        throw new IllegalStateException("golden/forecaster.json not found from " + here);
     }
 
     @BeforeEach
