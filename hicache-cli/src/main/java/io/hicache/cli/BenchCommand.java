@@ -38,7 +38,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * cache configuration, reporting wall-clock next to FLOPs speedup, memory, and fidelity to the
  * uncached image; writes a table, JSON, a comparison grid and an error-vs-step plot.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(header = "Measures speed, FLOPs, memory and quality of cache configurations against original.", name = "bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = "Measures speed (wall clock of the denoising loop and end to end, next to the FLOPs speedup), "
                 + "memory and quality (PSNR, SSIM and latent error against the uncached image of the same seed, "
                 + "per-module forecast error) of cache configurations. Writes bench.txt, bench.json, grid.png and "

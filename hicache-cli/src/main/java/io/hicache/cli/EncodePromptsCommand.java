@@ -28,7 +28,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * generation run takes with {@code --prompt-embeds}, so many workers (or machines) share one
  * encoding and load no text encoder. Row i belongs to prompt i of the list.
  */
-@Command(name = "encode-prompts", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(header = "Encodes prompts once with the text encoders, for --prompt-embeds.", name = "encode-prompts", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = "Encodes prompts once with the backend's text encoders and writes a safetensors file with "
                 + "'prompt_embeds' [B, L, D] and (FLUX) 'pooled_prompt_embeds' [B, P], row i = prompt i, for "
                 + "--prompt-embeds. Only the text encoders are loaded.")

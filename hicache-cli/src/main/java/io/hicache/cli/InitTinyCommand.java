@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code hicache init-tiny flux DIR}: writes a tiny model with random weights in the real on-disk layout. */
-@Command(name = "init-tiny", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(header = "Writes a tiny model with random weights in a backend's real folder layout.", name = "init-tiny", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = "Writes a tiny model of a backend's architecture with seeded random weights, in the backend's "
                 + "real folder layout (config files, safetensors, tokenizers), for tests and trying things out.")
 public final class InitTinyCommand implements Callable<Integer> {

@@ -37,7 +37,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * layer), no model needed. Reports the per-step forecast error a configuration would make, and with
  * {@code --sweep} ranks many configurations.
  */
-@Command(name = "replay", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(header = "Calibrates the cache offline on a recorded feature trajectory (no model needed).", name = "replay", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = {
             "Replays a recorded feature trajectory through the cache and reports the forecast error per step. "
                     + "Input: a safetensors tensor [T, ...] (f32/f16/bf16, first axis = step). Output: 'predictions' "

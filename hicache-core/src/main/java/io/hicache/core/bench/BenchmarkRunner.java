@@ -25,6 +25,7 @@ import java.util.function.Consumer;
  * embeddings reused, so timings compare only what the cache changes.
  */
 public final class BenchmarkRunner {
+    private static final int WARMUP_STEPS = 3;
     private final ImagePipeline pipeline;
     private final Consumer<String> log;
 
@@ -44,8 +45,10 @@ public final class BenchmarkRunner {
             embeddings.add(pipeline.encode(p));
         }
         for (int i = 0; i < plan.warmup(); i++) {
+            // a few steps reach every code path (JIT, kernels, allocator) without a whole generation
             log.accept("warm-up " + (i + 1) + "/" + plan.warmup());
-            pipeline.generate(request(plan, 0, embeddings.get(0), plan.configs().get(0), false));
+            pipeline.generate(request(plan, 0, embeddings.get(0), plan.configs().get(0), false)
+                    .withSteps(Math.min(plan.steps(), WARMUP_STEPS)));
         }
         List<GenerationResult> reference = new ArrayList<>();
         List<BenchmarkReport.ConfigResult> results = new ArrayList<>();
