@@ -27,32 +27,30 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code hicache bench}: the same prompts and seeds with {@code original} and each requested
  * cache configuration, reporting wall-clock next to FLOPs speedup, memory, and fidelity to the
  * uncached image; writes a table, JSON, a comparison grid and an error-vs-step plot.
  */
-@Command(header = "Measures speed, FLOPs, memory and quality of cache configurations against original.", name = "bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(header = "Measures speed, FLOPs, memory and quality of cache configurations against original.", name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class, sortOptions = false, usageHelpAutoWidth = true,
         description = "Measures speed (wall clock of the denoising loop and end to end, next to the FLOPs speedup), "
                 + "memory and quality (PSNR, SSIM and latent error against the uncached image of the same seed, "
                 + "per-module forecast error) of cache configurations. Writes bench.txt, bench.json, grid.png and "
-                + "error_vs_step.png to the output directory.")
-public final class BenchCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
+                + "error_vs_step.png to the output directory. The model is builtin:flux-tiny unless --model-path "
+                + "says otherwise; builtin:flux-mid gives numbers that mean something on a CPU.")
+public final class BenchCommand extends ToolCommand {
+    /** The built-in tiny model: a benchmark runs out of the box; builtin:flux-mid is the meaningful one on a CPU. */
+    static final String DEFAULT_MODEL = "builtin:flux-tiny";
 
-    @Option(names = "--backend", defaultValue = "flux", description = "Model family (default: ${DEFAULT-VALUE}).")
-    String backend;
+    @Mixin
+    ToolOptions.Model model = new ToolOptions.Model();
 
-    @Option(names = {"--model-path", "--model_path"}, defaultValue = "builtin:flux-tiny", paramLabel = "MODEL",
-            description = "Model (default: ${DEFAULT-VALUE}; builtin:flux-mid is the mid-size benchmark model).")
-    String model;
+    @Mixin
+    ToolOptions.Prompts prompts = new ToolOptions.Prompts();
 
     @Option(names = "--modes", defaultValue = "original,FORA,Taylor,HiCache", paramLabel = "LIST",
             description = "Cache modes to compare (default: ${DEFAULT-VALUE}).")
@@ -61,57 +59,42 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--intervals", defaultValue = "3,5,7", paramLabel = "LIST", description = "Intervals N (default: ${DEFAULT-VALUE}).")
     String intervals;
 
-    @Option(names = {"--max-order", "--max_order"}, defaultValue = "2", description = "Max order (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--max-order", "--max_order"}, defaultValue = "2", paramLabel = "K", description = "Max order (default: ${DEFAULT-VALUE}).")
     int maxOrder;
 
-    @Option(names = {"--first-enhance", "--first_enhance"}, defaultValue = "3", description = "Warm-up full steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--first-enhance", "--first_enhance"}, defaultValue = "3", paramLabel = "N", description = "Warm-up full steps (default: ${DEFAULT-VALUE}).")
     int firstEnhance;
 
-    @Option(names = {"--hicache-scale", "--hicache_scale"}, defaultValue = "0.5", description = "σ (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--hicache-scale", "--hicache_scale"}, defaultValue = "0.5", paramLabel = "SIGMA", description = "σ (default: ${DEFAULT-VALUE}).")
     double scale;
 
-    @Option(names = {"--prompt-file", "--prompt_file"}, paramLabel = "FILE", description = "Prompts (one a line, or .tsv).")
-    Path promptFile;
-
-    @Option(names = "--prompt", paramLabel = "TEXT", description = "A prompt (repeatable).")
-    List<String> prompts = new ArrayList<>();
-
-    @Option(names = "--limit", defaultValue = "2", description = "Use the first N prompts (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--limit", defaultValue = "2", paramLabel = "N", description = "Use the first N prompts (default: ${DEFAULT-VALUE}).")
     int limit;
 
-    @Option(names = {"--steps", "--num-steps", "--num_steps"}, defaultValue = "50", description = "Steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--steps", "--num-steps", "--num_steps"}, defaultValue = "50", paramLabel = "N", description = "Steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--width", defaultValue = "256", description = "Width (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--width", defaultValue = "256", paramLabel = "PX", description = "Width (default: ${DEFAULT-VALUE}).")
     int width;
 
-    @Option(names = "--height", defaultValue = "256", description = "Height (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--height", defaultValue = "256", paramLabel = "PX", description = "Height (default: ${DEFAULT-VALUE}).")
     int height;
 
-    @Option(names = "--guidance", defaultValue = "3.5", description = "Guidance (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--guidance", defaultValue = "3.5", paramLabel = "G", description = "Guidance (default: ${DEFAULT-VALUE}).")
     double guidance;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the first prompt (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed of the first prompt (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--warmup", defaultValue = "1", description = "Untimed generations first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "1", paramLabel = "N", description = "Untimed generations first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--repeat", defaultValue = "1", description = "Timed generations per configuration and prompt; the median counts (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N", description = "Timed generations per configuration and prompt; the median counts (default: ${DEFAULT-VALUE}).")
     int repeat;
 
     @Option(names = "--site-errors", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also measure per-module forecast error (one extra, untimed run per configuration; default: on).")
     boolean siteErrors;
-
-    @Option(names = "--device", paramLabel = "cpu|gpu", description = "Device (default: the first GPU, else the CPU).")
-    String device;
-
-    @Option(names = "--gpus", paramLabel = "ID", description = "GPU to use (the first listed).")
-    String gpus;
-
-    @Option(names = "--dtype", paramLabel = "TYPE", description = "bfloat16 or float32 (default: bf16 on GPU, f32 on CPU).")
-    String dtype;
 
     @Option(names = "--gemm", defaultValue = "1536x768", paramLabel = "TOKENSxDIM",
             description = "Shape of the GEMM timed as the machine's speed yardstick (default: ${DEFAULT-VALUE}, the mid model's).")
@@ -120,58 +103,43 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"--output-dir", "--output_dir"}, defaultValue = "bench", paramLabel = "DIR", description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path outputDir;
 
-    @Option(names = "--verbose", description = "Print stack traces of errors.")
-    boolean verbose;
-
     @Override
-    public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
-        try {
-            List<String> list = Prompts.collect(promptFile, prompts);
-            if (limit < 1) {
-                throw new UsageException("--limit must be >= 1");
-            }
-            list = list.subList(0, Math.min(limit, list.size()));
-            List<CacheConfig> configs = configs();
-            int[] gemmShape = parseGemm();
-            Backend b = Backend.named(backend);
-            Device d = DeviceChoice.parse(gpus, device).resolve().get(0);
-            TensorType type = dtype == null ? DeviceChoice.defaultDtype(List.of(d)) : TensorType.parseCompute(dtype);
-            BenchmarkPlan plan = new BenchmarkPlan(list, seed, steps, width, height, guidance, configs, warmup, repeat,
-                    siteErrors, gemmShape[0], gemmShape[1]);
-            PipelineSpec s = PipelineSpec.full(model, d, type);
-            b.checkModel(s);
-            Files.createDirectories(outputDir);
-            double gemmGflops = MachineGemm.gflops(d, type, gemmShape[0], gemmShape[1], 5);
-            BenchmarkRunner.Outcome outcome;
-            try (ImagePipeline pipeline = b.open(s)) {
-                out.println("benchmarking " + pipeline.describe());
-                out.flush();
-                outcome = new BenchmarkRunner(pipeline, line -> {
-                    out.println("  " + line);
-                    out.flush();
-                }).run(plan, model, DeviceChoice.name(d), type.displayName(), gemmGflops);
-            }
-            String table = table(outcome.report());
-            out.print(table);
-            AtomicFiles.writeString(outputDir.resolve("bench.txt"), table);
-            ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-            AtomicFiles.writeString(outputDir.resolve("bench.json"), json.writeValueAsString(outcome.report()) + "\n");
-            writeGrid(outcome, list);
-            writePlot(outcome.report());
-            out.println("wrote bench.txt, bench.json, grid.png and " + (siteErrors ? "error_vs_step.png " : "")
-                    + "to " + outputDir);
-            out.flush();
-            return 0;
-        } catch (Exception | OutOfMemoryError e) {
-            err.println("hicache bench: " + Errors.oneLine(e));
-            if (verbose) {
-                e.printStackTrace(err);
-            }
-            err.flush();
-            return 2;
+    void run(PrintWriter out) throws Exception {
+        List<String> list = prompts.collect();
+        if (limit < 1) {
+            throw new UsageException("--limit must be >= 1");
         }
+        list = list.subList(0, Math.min(limit, list.size()));
+        List<CacheConfig> configs = configs();
+        int[] gemmShape = parseGemm();
+        Backend b = model.backend();
+        String modelPath = model.path == null ? DEFAULT_MODEL : model.path;
+        Device d = model.device();
+        TensorType type = model.dtype(d);
+        BenchmarkPlan plan = new BenchmarkPlan(list, seed, steps, width, height, guidance, configs, warmup, repeat,
+                siteErrors, gemmShape[0], gemmShape[1]);
+        PipelineSpec s = PipelineSpec.full(modelPath, d, type);
+        b.checkModel(s);
+        Files.createDirectories(outputDir);
+        double gemmGflops = MachineGemm.gflops(d, type, gemmShape[0], gemmShape[1], 5);
+        BenchmarkRunner.Outcome outcome;
+        try (ImagePipeline pipeline = b.open(s)) {
+            out.println("benchmarking " + pipeline.describe());
+            out.flush();
+            outcome = new BenchmarkRunner(pipeline, line -> {
+                out.println("  " + line);
+                out.flush();
+            }).run(plan, modelPath, DeviceChoice.name(d), type.displayName(), gemmGflops);
+        }
+        String table = table(outcome.report());
+        out.print(table);
+        AtomicFiles.writeString(outputDir.resolve("bench.txt"), table);
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        AtomicFiles.writeString(outputDir.resolve("bench.json"), json.writeValueAsString(outcome.report()) + "\n");
+        writeGrid(outcome, list, modelPath);
+        writePlot(outcome.report());
+        out.println("wrote bench.txt, bench.json, grid.png and " + (siteErrors ? "error_vs_step.png " : "")
+                + "to " + outputDir);
     }
 
     private List<CacheConfig> configs() {
@@ -246,7 +214,8 @@ public final class BenchCommand implements Callable<Integer> {
         return s.toString();
     }
 
-    private void writeGrid(BenchmarkRunner.Outcome outcome, List<String> list) throws java.io.IOException {
+    private void writeGrid(BenchmarkRunner.Outcome outcome, List<String> list, String modelPath)
+            throws java.io.IOException {
         List<String> columns = new ArrayList<>(outcome.images().keySet());
         ImageGrid grid = ImageGrid.withColumns(columns);
         for (int i = 0; i < list.size(); i++) {
@@ -261,7 +230,7 @@ public final class BenchCommand implements Callable<Integer> {
             grid.shrink(width / 256);
         }
         Map<String, String> text = new LinkedHashMap<>();
-        text.put("Description", "hicache bench: " + model + ", " + steps + " steps");
+        text.put("Description", "hicache bench: " + modelPath + ", " + steps + " steps");
         PngWriter.write(outputDir.resolve("grid.png"), grid.render(), text);
     }
 

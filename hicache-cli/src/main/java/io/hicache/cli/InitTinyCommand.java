@@ -5,21 +5,15 @@ import io.hicache.core.runtime.TensorType;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code hicache init-tiny flux DIR}: writes a tiny model with random weights in the real on-disk layout. */
-@Command(header = "Writes a tiny model with random weights in a backend's real folder layout.", name = "init-tiny", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(header = "Writes a tiny model with random weights in a backend's real folder layout.", name = "init-tiny", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class, sortOptions = false, usageHelpAutoWidth = true,
         description = "Writes a tiny model of a backend's architecture with seeded random weights, in the backend's "
                 + "real folder layout (config files, safetensors, tokenizers), for tests and trying things out.")
-public final class InitTinyCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
+public final class InitTinyCommand extends ToolCommand {
     @Parameters(index = "0", paramLabel = "BACKEND", description = "The backend, e.g. flux.")
     String backend;
 
@@ -35,31 +29,15 @@ public final class InitTinyCommand implements Callable<Integer> {
     @Option(names = "--sharded", description = "Split large components into shards with an index, like the real repositories.")
     boolean sharded;
 
-    @Option(names = "--verbose", description = "Print stack traces of errors.")
-    boolean verbose;
-
     @Override
-    public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
-        try {
-            Backend b = Backend.named(backend);
-            TensorType type = TensorType.parseCompute(dtype);
-            if (Files.exists(dir) && (!Files.isDirectory(dir) || Files.list(dir).findAny().isPresent())) {
-                throw new IllegalArgumentException(dir + " exists and is not an empty directory");
-            }
-            b.writeTinyModel(dir, seed, type, sharded);
-            out.println("wrote a tiny " + b.name() + " model to " + dir + " (seed " + seed + ", " + type.displayName()
-                    + (sharded ? ", sharded" : "") + "); use it with --backend " + b.name() + " --model-path " + dir);
-            out.flush();
-            return 0;
-        } catch (Exception e) {
-            err.println("hicache init-tiny: " + Errors.oneLine(e));
-            if (verbose) {
-                e.printStackTrace(err);
-            }
-            err.flush();
-            return 2;
+    void run(PrintWriter out) throws Exception {
+        Backend b = Backend.named(backend);
+        TensorType type = TensorType.parseCompute(dtype);
+        if (Files.exists(dir) && (!Files.isDirectory(dir) || Files.list(dir).findAny().isPresent())) {
+            throw new IllegalArgumentException(dir + " exists and is not an empty directory");
         }
+        b.writeTinyModel(dir, seed, type, sharded);
+        out.println("wrote a tiny " + b.name() + " model to " + dir + " (seed " + seed + ", " + type.displayName()
+                + (sharded ? ", sharded" : "") + "); use it with --backend " + b.name() + " --model-path " + dir);
     }
 }

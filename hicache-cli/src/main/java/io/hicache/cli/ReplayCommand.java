@@ -25,29 +25,23 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code hicache replay}: offline calibration on a recorded feature trajectory (one site of one
  * layer), no model needed. Reports the per-step forecast error a configuration would make, and with
  * {@code --sweep} ranks many configurations.
  */
-@Command(header = "Calibrates the cache offline on a recorded feature trajectory (no model needed).", name = "replay", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(header = "Calibrates the cache offline on a recorded feature trajectory (no model needed).", name = "replay", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class, sortOptions = false, usageHelpAutoWidth = true,
         description = {
             "Replays a recorded feature trajectory through the cache and reports the forecast error per step. "
                     + "Input: a safetensors tensor [T, ...] (f32/f16/bf16, first axis = step). Output: 'predictions' "
                     + "F32 [T, ...] (the true feature at full steps, the forecast elsewhere) and 'full_steps' I64.",
             "With --sweep the cache options take comma-separated lists, and every combination is ranked by its mean "
                     + "forecast error."})
-public final class ReplayCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
+public final class ReplayCommand extends ToolCommand {
     @Option(names = "--trajectory", required = true, paramLabel = "FILE", description = "Safetensors file with the trajectory.")
     Path trajectory;
 
@@ -83,62 +77,46 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report here.")
     Path report;
 
-    @Option(names = "--verbose", description = "Print stack traces of errors.")
-    boolean verbose;
-
     @Override
-    public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
-        try {
-            List<CacheConfig> configs = configs();
-            TensorType computeType = TensorType.parseCompute(dtype);
-            if (!sweep && configs.size() > 1) {
-                throw new IllegalArgumentException("several values given: add --sweep to try every combination");
-            }
-            if (sweep && output != null) {
-                throw new IllegalArgumentException("--output writes one configuration's predictions; drop it with --sweep");
-            }
-            try (SafetensorsFile file = SafetensorsFile.open(trajectory);
-                    NDManager manager = NDManager.newBaseManager()) {
-                TensorInfo info = checkTrajectory(file);
-                int steps = (int) info.shapeArray()[0];
-                long stepBytes = info.byteSize() / steps;
-                long[] stepShape = Arrays.copyOfRange(info.shapeArray(), 1, info.shapeArray().length);
-                Replay.Trajectory source = (t, m) -> {
-                    try {
-                        return Kernels.on(m.getDevice()).fromBytes(file.bytes(tensor, t * stepBytes, stepBytes),
-                                info.type(), new ai.djl.ndarray.types.Shape(stepShape), m);
-                    } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                };
-                checkFinite(steps, source, manager);
-                if (sweep) {
-                    List<Replay.Result> results = Replay.sweep(configs, steps, source, computeType, manager);
-                    printSweep(out, results);
-                    if (report != null) {
-                        writeReport(info, results);
-                    }
-                } else {
-                    Replay.Result result = output == null
-                            ? Replay.run(configs.get(0), steps, source, computeType, manager, null)
-                            : runWritingPredictions(configs.get(0), steps, stepShape, source, computeType, manager);
-                    printResult(out, result);
-                    if (report != null) {
-                        writeReport(info, List.of(result));
-                    }
+    void run(PrintWriter out) throws Exception {
+        List<CacheConfig> configs = configs();
+        TensorType computeType = TensorType.parseCompute(dtype);
+        if (!sweep && configs.size() > 1) {
+            throw new IllegalArgumentException("several values given: add --sweep to try every combination");
+        }
+        if (sweep && output != null) {
+            throw new IllegalArgumentException("--output writes one configuration's predictions; drop it with --sweep");
+        }
+        try (SafetensorsFile file = SafetensorsFile.open(trajectory);
+                NDManager manager = NDManager.newBaseManager()) {
+            TensorInfo info = checkTrajectory(file);
+            int steps = (int) info.shapeArray()[0];
+            long stepBytes = info.byteSize() / steps;
+            long[] stepShape = Arrays.copyOfRange(info.shapeArray(), 1, info.shapeArray().length);
+            Replay.Trajectory source = (t, m) -> {
+                try {
+                    return Kernels.on(m.getDevice()).fromBytes(file.bytes(tensor, t * stepBytes, stepBytes),
+                            info.type(), new ai.djl.ndarray.types.Shape(stepShape), m);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            checkFinite(steps, source, manager);
+            if (sweep) {
+                List<Replay.Result> results = Replay.sweep(configs, steps, source, computeType, manager);
+                printSweep(out, results);
+                if (report != null) {
+                    writeReport(info, results);
+                }
+            } else {
+                Replay.Result result = output == null
+                        ? Replay.run(configs.get(0), steps, source, computeType, manager, null)
+                        : runWritingPredictions(configs.get(0), steps, stepShape, source, computeType, manager);
+                printResult(out, result);
+                if (report != null) {
+                    writeReport(info, List.of(result));
                 }
             }
-            out.flush();
-            return 0;
-        } catch (Exception | OutOfMemoryError e) {
-            err.println("hicache replay: " + Errors.oneLine(e));
-            if (verbose) {
-                e.printStackTrace(err);
-            }
-            err.flush();
-            return 2;
         }
     }
 
