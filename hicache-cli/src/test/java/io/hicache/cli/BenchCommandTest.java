@@ -1,5 +1,6 @@
 package io.hicache.cli;
 
+import io.hicache.core.testing.IsolatedHicacheHome;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,33 +9,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hicache.core.image.PngReader;
 import io.hicache.core.image.RgbImage;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+@ExtendWith(IsolatedHicacheHome.class)
 class BenchCommandTest {
     @TempDir
-    static Path home;
-    static String previousHome;
-
-    @TempDir
     Path dir;
-
-    @BeforeAll
-    static void useTemporaryHome() {
-        previousHome = System.getProperty("hicache.home");
-        System.setProperty("hicache.home", home.toString());
-    }
-
-    @AfterAll
-    static void restoreHome() {
-        if (previousHome == null) {
-            System.clearProperty("hicache.home");
-        } else {
-            System.setProperty("hicache.home", previousHome);
-        }
-    }
 
     @Test
     void benchmarksTheTinyModelAndWritesTableJsonGridAndPlot() throws Exception {

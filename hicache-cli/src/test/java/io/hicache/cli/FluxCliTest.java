@@ -1,5 +1,6 @@
 package io.hicache.cli;
 
+import io.hicache.core.testing.IsolatedHicacheHome;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -23,34 +24,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The launcher on the real FLUX backend (tiny weights): the documented command lines, end to end. */
+@ExtendWith(IsolatedHicacheHome.class)
 class FluxCliTest {
     @TempDir
-    static Path home;
-    static String previousHome;
-
-    @TempDir
     Path dir;
-
-    @BeforeAll
-    static void useTemporaryHome() {
-        previousHome = System.getProperty("hicache.home");
-        System.setProperty("hicache.home", home.toString());
-    }
-
-    @AfterAll
-    static void restoreHome() {
-        if (previousHome == null) {
-            System.clearProperty("hicache.home");
-        } else {
-            System.setProperty("hicache.home", previousHome);
-        }
-    }
 
     /**
      * Issue-4 command line: precomputed embeddings and noise, latent output, a model folder holding
@@ -129,7 +111,7 @@ class FluxCliTest {
     private int child(List<String> common, String... extra) throws Exception {
         List<String> command = new java.util.ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true", "-Dhicache.home=" + home,
+                "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true", "-Dhicache.home=" + IsolatedHicacheHome.current(),
                 "-cp", System.getProperty("java.class.path"), HiCacheCli.class.getName()));
         command.addAll(common);
         command.addAll(List.of(extra));

@@ -1,5 +1,6 @@
 package io.hicache.flux;
 
+import io.hicache.core.testing.IsolatedHicacheHome;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,33 +32,25 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Prompt → PNG through nothing but the public API a Maven user embeds: the backend found by name,
  * a pipeline on the built-in tiny model, requests, results and the PNG writer/reader.
  */
+@ExtendWith(IsolatedHicacheHome.class)
 class FluxPipelineTest {
-    @TempDir
-    static Path home;
-    static String previousHome;
     static ImagePipeline pipeline;
 
     @BeforeAll
     static void open() throws IOException {
-        previousHome = System.getProperty("hicache.home");
-        System.setProperty("hicache.home", home.toString());
         pipeline = Backend.named("flux").open(PipelineSpec.full("builtin:flux-tiny", Device.cpu(), TensorType.F32));
     }
 
     @AfterAll
     static void close() {
         pipeline.close();
-        if (previousHome == null) {
-            System.clearProperty("hicache.home");
-        } else {
-            System.setProperty("hicache.home", previousHome);
-        }
     }
 
     static GenerationRequest request(String prompt, long seed, CacheConfig cache) {
@@ -145,7 +138,7 @@ class FluxPipelineTest {
         assertThrows(IllegalArgumentException.class, () -> Backend.named("flux").checkModel(
                 PipelineSpec.full("builtin:nope", Device.cpu(), TensorType.F32)));
         NoSuchFileException missing = assertThrows(NoSuchFileException.class, () -> Backend.named("flux").checkModel(
-                PipelineSpec.full(home.resolve("no-model").toString(), Device.cpu(), TensorType.F32)));
+                PipelineSpec.full(IsolatedHicacheHome.current().resolve("no-model").toString(), Device.cpu(), TensorType.F32)));
         assertTrue(missing.getMessage().contains("huggingface-cli download"), missing.getMessage());
         assertNotNull(pipeline.describe());
         assertTrue(pipeline.parameterBytes() > 0);
