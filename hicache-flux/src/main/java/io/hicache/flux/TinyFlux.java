@@ -5,12 +5,11 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hicache.core.runtime.HiCacheRuntime;
+import io.hicache.core.pipeline.HostTensor;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.util.AtomicFiles;
 import io.hicache.core.weights.SafetensorsWriter;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,9 +61,6 @@ public final class TinyFlux {
             + "}\n";
 
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    /** A tensor held on the host: row-major float values and a shape. */
-    record HostTensor(long[] shape, float[] values) {}
 
     private TinyFlux() {}
 
@@ -141,7 +137,7 @@ public final class TinyFlux {
             for (String n : shard == 0 ? names.subList(0, half) : names.subList(half, names.size())) {
                 part.put(n, weights.get(n));
                 map.put(n, file);
-                total += (long) weights.get(n).values().length * dtype.bytes();
+                total += (long) weights.get(n).data().length * dtype.bytes();
             }
             writeSafetensors(transformerDir.resolve(file), part, dtype);
         }
@@ -215,12 +211,12 @@ public final class TinyFlux {
         int size = 0;
         for (String n : names) {
             rows += weights.get(n).shape()[0];
-            size += weights.get(n).values().length;
+            size += weights.get(n).data().length;
         }
         float[] v = new float[size];
         int at = 0;
         for (String n : names) {
-            float[] part = weights.get(n).values();
+            float[] part = weights.get(n).data();
             System.arraycopy(part, 0, v, at, part.length);
             at += part.length;
         }
@@ -230,10 +226,10 @@ public final class TinyFlux {
     }
 
     private static HostTensor swapHalves(HostTensor t) {
-        float[] v = new float[t.values().length];
+        float[] v = new float[t.data().length];
         int half = v.length / 2;
-        System.arraycopy(t.values(), half, v, 0, half);
-        System.arraycopy(t.values(), 0, v, half, half);
+        System.arraycopy(t.data(), half, v, 0, half);
+        System.arraycopy(t.data(), 0, v, half, half);
         return new HostTensor(t.shape(), v);
     }
 
@@ -242,17 +238,13 @@ public final class TinyFlux {
             throws IOException {
         SafetensorsWriter w = new SafetensorsWriter();
         if (dtype == TensorType.F32) {
-            tensors.forEach((name, t) -> {
-                ByteBuffer b = ByteBuffer.allocate(t.values().length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                b.asFloatBuffer().put(t.values());
-                w.add(name, TensorType.F32, t.shape(), b);
-            });
+            tensors.forEach((name, t) -> w.add(name, TensorType.F32, t.shape(), t.littleEndianBytes()));
             w.write(file);
             return;
         }
         HiCacheRuntime.bootstrap();
         try (NDManager m = NDManager.newBaseManager()) {
-            tensors.forEach((name, t) -> w.add(name, m.create(t.values(), new Shape(t.shape())), dtype));
+            tensors.forEach((name, t) -> w.add(name, m.create(t.data(), new Shape(t.shape())), dtype));
             w.write(file);
         }
     }

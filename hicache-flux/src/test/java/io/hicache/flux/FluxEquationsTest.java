@@ -1,5 +1,6 @@
 package io.hicache.flux;
 
+import io.hicache.core.pipeline.HostTensor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.ndarray.NDArray;
@@ -37,7 +38,7 @@ class FluxEquationsTest {
     @BeforeAll
     static void load() throws IOException {
         FluxConfig c = TinyFlux.config();
-        Map<String, TinyFlux.HostTensor> w = TinyFlux.randomWeights(c, 3);
+        Map<String, HostTensor> w = TinyFlux.randomWeights(c, 3);
         String b = "transformer_blocks.0.";
         w.put(b + "norm1.linear.weight", zeros(6 * D, D));
         w.put(b + "norm1.linear.bias", chunks(0.1, 0.2, 0.3, 0.4, 0.5, 0.6));
@@ -69,12 +70,12 @@ class FluxEquationsTest {
         w.put(s + "proj_mlp.weight", identity(4 * D, D, 0));
         w.put(s + "proj_mlp.bias", zeros(4 * D));
         // proj_out input columns [attention 0:D | MLP D:5D]: pass attention and the first D MLP channels
-        float[] po = identity(D, 5 * D, 0).values();
-        float[] mlpPart = identity(D, 5 * D, D).values();
+        float[] po = identity(D, 5 * D, 0).data();
+        float[] mlpPart = identity(D, 5 * D, D).data();
         for (int i = 0; i < po.length; i++) {
             po[i] += mlpPart[i];
         }
-        w.put(s + "proj_out.weight", new TinyFlux.HostTensor(new long[] {D, 5 * D}, po));
+        w.put(s + "proj_out.weight", new HostTensor(new long[] {D, 5 * D}, po));
         w.put(s + "proj_out.bias", zeros(D));
         w.put("norm_out.linear.weight", zeros(2 * D, D));
         w.put("norm_out.linear.bias", chunks(1.0, 3.0));
@@ -91,28 +92,28 @@ class FluxEquationsTest {
         m.close();
     }
 
-    static TinyFlux.HostTensor zeros(long... shape) {
-        return new TinyFlux.HostTensor(shape, new float[(int) new Shape(shape).size()]);
+    static HostTensor zeros(long... shape) {
+        return new HostTensor(shape, new float[(int) new Shape(shape).size()]);
     }
 
     /** [rows, cols] with ones at (i, i + colOffset) for i < min(rows, cols − colOffset). */
-    static TinyFlux.HostTensor identity(int rows, int cols, int colOffset) {
+    static HostTensor identity(int rows, int cols, int colOffset) {
         float[] v = new float[rows * cols];
         for (int i = 0; i < rows && i + colOffset < cols; i++) {
             v[i * cols + i + colOffset] = 1;
         }
-        return new TinyFlux.HostTensor(new long[] {rows, cols}, v);
+        return new HostTensor(new long[] {rows, cols}, v);
     }
 
     /** A bias of len(values)·D entries, chunk k constant at values[k]. */
-    static TinyFlux.HostTensor chunks(double... values) {
+    static HostTensor chunks(double... values) {
         float[] v = new float[values.length * D];
         for (int k = 0; k < values.length; k++) {
             for (int j = 0; j < D; j++) {
                 v[k * D + j] = (float) values[k];
             }
         }
-        return new TinyFlux.HostTensor(new long[] {v.length}, v);
+        return new HostTensor(new long[] {v.length}, v);
     }
 
     static double[] layerNorm(double[] x) {

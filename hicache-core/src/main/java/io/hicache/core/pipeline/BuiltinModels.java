@@ -1,17 +1,15 @@
 package io.hicache.core.pipeline;
 
+import io.hicache.core.util.FileTrees;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 
 /**
  * Built-in models ({@code builtin:<name>}): small models whose files are generated
@@ -78,7 +76,7 @@ public final class BuiltinModels {
                 return dir; // another process finished while we waited
             }
             if (Files.exists(dir)) {
-                deleteTree(dir); // left incomplete by a crash
+                FileTrees.delete(dir); // left incomplete by a crash
             }
             Path tmp = Files.createTempDirectory(root, name + "-" + version + ".tmp-");
             try {
@@ -91,26 +89,10 @@ public final class BuiltinModels {
                 }
             } finally {
                 if (Files.exists(tmp)) {
-                    deleteTree(tmp);
+                    FileTrees.delete(tmp);
                 }
             }
             return dir;
         }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

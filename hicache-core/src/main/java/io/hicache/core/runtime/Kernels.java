@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 
 /**
  * Ops DJL lacks, compiled by libtorch from TorchScript source kept as the resource
@@ -189,14 +190,7 @@ public final class Kernels {
 
     /** The scalar type libtorch reports for x (DJL shows bf16 as UNKNOWN). */
     public TensorType scalarType(NDArray x) {
-        IValue[] args = {IValue.from((PtNDArray) x)};
-        count("dtype_code");
-        INTERPRETER_ONLY.get();
-        try (IValue out = IValueUtils.runMethod(module, "dtype_code", args)) {
-            return TensorType.fromTorchCode((int) out.toLong());
-        } finally {
-            args[0].close();
-        }
+        return call("dtype_code", out -> TensorType.fromTorchCode((int) out.toLong()), x);
     }
 
     /**
@@ -234,18 +228,8 @@ public final class Kernels {
      * lazily paged). Used for bf16 checkpoints: slice past the header, then per tensor.
      */
     public NDArray fromFile(Path file, long numel, TensorType type, NDManager manager) {
-        IValue[] args = {
-            IValue.from(file.toAbsolutePath().toString()), IValue.from(numel), IValue.from((long) type.torchCode())
-        };
-        count("from_file");
-        INTERPRETER_ONLY.get();
-        try (IValue out = IValueUtils.runMethod(module, "from_file", args)) {
-            return out.toTensor((PtNDManager) manager);
-        } finally {
-            for (IValue a : args) {
-                a.close();
-            }
-        }
+        return call("from_file", out -> out.toTensor((PtNDManager) manager),
+                file.toAbsolutePath().toString(), numel, (long) type.torchCode());
     }
 
     // ---------------------------------------------------------------- cache
@@ -297,14 +281,7 @@ public final class Kernels {
 
     /** True when no element is NaN or infinite. */
     public boolean allFinite(NDArray x) {
-        IValue[] in = {IValue.from((PtNDArray) x)};
-        count("all_finite");
-        INTERPRETER_ONLY.get();
-        try (IValue out = IValueUtils.runMethod(module, "all_finite", in)) {
-            return out.toBoolean();
-        } finally {
-            in[0].close();
-        }
+        return call("all_finite", IValue::toBoolean, x);
     }
 
     // ---------------------------------------------------------------- models
@@ -322,27 +299,17 @@ public final class Kernels {
 
     // ---------------------------------------------------------------- plumbing
 
+    /** Runs a method returning a tensor, attached to the manager of {@code resultOwner}. */
     private NDArray tensor(String method, NDArray resultOwner, Object... args) {
-        count(method);
-        INTERPRETER_ONLY.get();
-        IValue[] in = new IValue[args.length];
-        try {
-            for (int i = 0; i < args.length; i++) {
-                in[i] = toIValue(args[i]);
-            }
-            try (IValue out = IValueUtils.runMethod(module, method, in)) {
-                return out.toTensor((PtNDManager) resultOwner.getManager());
-            }
-        } finally {
-            for (IValue v : in) {
-                if (v != null) {
-                    v.close();
-                }
-            }
-        }
+        return call(method, out -> out.toTensor((PtNDManager) resultOwner.getManager()), args);
     }
 
     private double scalar(String method, Object... args) {
+        return call(method, IValue::toDouble, args);
+    }
+
+    /** Runs {@code method} in the plain interpreter, reads its result, and frees every IValue. */
+    private <T> T call(String method, Function<IValue, T> read, Object... args) {
         count(method);
         INTERPRETER_ONLY.get();
         IValue[] in = new IValue[args.length];
@@ -351,7 +318,7 @@ public final class Kernels {
                 in[i] = toIValue(args[i]);
             }
             try (IValue out = IValueUtils.runMethod(module, method, in)) {
-                return out.toDouble();
+                return read.apply(out);
             }
         } finally {
             for (IValue v : in) {
@@ -369,6 +336,9 @@ public final class Kernels {
                 throw new IllegalArgumentException("kernels need PyTorch tensors, got " + x.getClass());
             }
             return IValue.from((PtNDArray) x);
+        }
+        if (a instanceof String) {
+            return IValue.from((String) a);
         }
         if (a instanceof Double) {
             return IValue.from((double) (Double) a);
