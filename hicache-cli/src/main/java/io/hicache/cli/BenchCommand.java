@@ -96,8 +96,9 @@ public final class BenchCommand extends ToolCommand {
             description = "Also measure per-module forecast error (one extra, untimed run per configuration; default: on).")
     boolean siteErrors;
 
-    @Option(names = "--gemm", defaultValue = "1536x768", paramLabel = "TOKENSxDIM",
-            description = "Shape of the GEMM timed as the machine's speed yardstick (default: ${DEFAULT-VALUE}, the mid model's).")
+    @Option(names = "--gemm", defaultValue = "4096x3072", paramLabel = "TOKENSxDIM",
+            description = "Shape of the GEMM timed as the machine's speed yardstick (default: ${DEFAULT-VALUE}, "
+                    + "a FLUX.1 linear layer at 1024²).")
     String gemm;
 
     @Option(names = {"--output-dir", "--output_dir"}, defaultValue = "bench", paramLabel = "DIR", description = "Output directory (default: ${DEFAULT-VALUE}).")
@@ -138,8 +139,8 @@ public final class BenchCommand extends ToolCommand {
         AtomicFiles.writeString(outputDir.resolve("bench.json"), json.writeValueAsString(outcome.report()) + "\n");
         writeGrid(outcome, list, modelPath);
         writePlot(outcome.report());
-        out.println("wrote bench.txt, bench.json, grid.png and " + (siteErrors ? "error_vs_step.png " : "")
-                + "to " + outputDir);
+        out.println("wrote bench.txt, bench.json, grid.png" + (siteErrors ? " and error_vs_step.png" : "")
+                + " to " + outputDir);
     }
 
     private List<CacheConfig> configs() {
@@ -177,7 +178,7 @@ public final class BenchCommand extends ToolCommand {
             }
             return s;
         } catch (RuntimeException e) {
-            throw new UsageException("--gemm: expected TOKENSxDIM like 1536x768, got '" + gemm + "'");
+            throw new UsageException("--gemm: expected TOKENSxDIM like 4096x3072, got '" + gemm + "'");
         }
     }
 
