@@ -2,8 +2,6 @@ package io.hicache.flux.vae;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.convolutional.Conv2d;
 import io.hicache.core.nn.Layers;
 import io.hicache.core.nn.ParameterSpec;
 import io.hicache.core.nn.Parameters;
@@ -30,7 +28,6 @@ import java.util.Arrays;
  */
 public final class VaeDecoder implements AutoCloseable {
     static final double EPS = 1e-6;
-    private static final Shape ONE = new Shape(1, 1);
 
     private final VaeConfig config;
     private final TensorType dtype;
@@ -213,34 +210,7 @@ public final class VaeDecoder implements AutoCloseable {
     }
 
     private static NDArray conv(NDArray x, Parameters p, String name, int padding) {
-        NDArray w = p.get(name + ".weight");
-        NDArray b = p.find(name + ".bias");
-        if (w.getShape().get(2) == 1 && w.getShape().get(3) == 1 && padding == 0) {
-            return pointwise(x, w, b);
-        }
-        return Conv2d.conv2d(x, w, b, ONE, new Shape(padding, padding), ONE, 1).singletonOrThrow();
-    }
-
-    /**
-     * A 1×1 convolution as one matrix product over the channels. oneDNN picks a 1×1 convolution
-     * algorithm by thread count and the results differ in the last bits, so images would depend on
-     * how many workers share the CPU; the product does not.
-     */
-    private static NDArray pointwise(NDArray x, NDArray w, NDArray b) {
-        long[] s = x.getShape().getShape();
-        long out = w.getShape().get(0);
-        // views of the weights belong to the weights' manager: close them here so none pile up there
-        NDArray y;
-        try (NDArray matrix = w.reshape(out, s[1])) {
-            y = matrix.matMul(x.reshape(s[0], s[1], s[2] * s[3]));
-        }
-        y.attach(x.getManager());
-        if (b != null) {
-            try (NDArray column = b.reshape(1, out, 1)) {
-                y = y.add(column);
-            }
-        }
-        return y.reshape(s[0], out, s[2], s[3]);
+        return Layers.conv2d(x, p, name, padding);
     }
 
     @Override
