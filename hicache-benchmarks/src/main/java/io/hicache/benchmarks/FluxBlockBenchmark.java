@@ -1,5 +1,7 @@
 package io.hicache.benchmarks;
 
+import io.hicache.core.cache.SiteKey;
+import io.hicache.core.cache.CacheSession;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -8,9 +10,9 @@ import io.hicache.core.nn.RotaryEmbedding;
 import io.hicache.core.runtime.HiCacheRuntime;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
-import io.hicache.core.sampling.LatentPacking;
 import io.hicache.core.sampling.SeededNoise;
 import io.hicache.flux.FluxConfig;
+import io.hicache.flux.FluxPositions;
 import io.hicache.flux.FluxTransformer;
 import io.hicache.flux.SyntheticFluxModels;
 import io.hicache.flux.TinyFlux;
@@ -77,7 +79,7 @@ public class FluxBlockBenchmark {
         hidden = Precision.cast(SeededNoise.gaussian(1, new Shape(1, 1024, 64), manager), t);
         text = Precision.cast(SeededNoise.gaussian(2, new Shape(1, 512, mid.jointAttentionDim()), manager), t);
         pooled = Precision.cast(SeededNoise.gaussian(3, new Shape(1, mid.pooledProjectionDim()), manager), t);
-        rope = transformer.rotaryEmbedding(LatentPacking.textIds(512, manager), LatentPacking.imageIds(64, 64, manager),
+        rope = transformer.rotaryEmbedding(FluxPositions.textIds(512, manager), FluxPositions.imageIds(64, 64, manager),
                 manager);
         printFlops(one);
     }
@@ -99,7 +101,7 @@ public class FluxBlockBenchmark {
     public void forward() {
         try (NDManager m = manager.newSubManager()) {
             m.tempAttachAll(hidden, text, pooled);
-            transformer.forward(hidden, text, pooled, timestep, guidance, rope, null, new FlopCounter());
+            transformer.forward(hidden, text, pooled, timestep, guidance, rope, SiteKey.COND, CacheSession.singleForward(m), new FlopCounter());
         }
     }
 }

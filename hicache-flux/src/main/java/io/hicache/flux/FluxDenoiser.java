@@ -7,24 +7,25 @@ import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.cache.CacheSession;
 import io.hicache.core.cache.CacheStats;
 import io.hicache.core.metrics.FlopCounter;
+import io.hicache.core.cache.SiteKey;
+import io.hicache.core.diffusion.DenoisingLoop;
+import io.hicache.core.diffusion.Denoiser;
+import io.hicache.core.diffusion.Guidance;
 import io.hicache.core.nn.RotaryEmbedding;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.core.sampling.LatentPacking;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The FLUX denoising loop: packs the initial noise, runs the transformer once per step (guidance
- * distilled: no classifier-free second pass) under one {@link CacheSession} per generation, and
- * integrates the flow with Euler steps on the scheduler's sigmas.
- *
- * <p>The running latents stay float32 between steps (the reference pipelines round them to the
- * model dtype after each step; keeping fp32 only removes rounding). Each step runs in its own
- * sub-manager, so nothing but the latents and the cache outlives a step.
+ * FLUX bound to the core {@link DenoisingLoop}: packs the initial noise in 2×2 patches, builds the
+ * RoPE tables of [text; image] once per generation, and runs the transformer per step and guidance
+ * branch. FLUX.1-dev's distilled guidance is the model's input (embedded scale); true classifier-free
+ * guidance (diffusers' {@code true_cfg_scale} with a negative prompt) runs a second, {@code uncond}
+ * branch with its own cache sites and v = v_neg + s·(v_cond − v_neg).
  */
 public final class FluxDenoiser {
     private final FluxTransformer transformer;
@@ -49,22 +50,28 @@ public final class FluxDenoiser {
      * @param cache cache parameters, or null to compute every step in full without any cache
      * @param measureForecastError also compute every module on forecast steps to record the error of
      *     the forecast that is used (costs full compute; for benchmarks and calibration)
+     * @param negative the negative prompt's embeddings (same shapes), or null for none
+     * @param trueCfgScale true CFG scale s; it runs only with a negative prompt and s > 1
      */
     public record Request(NDArray promptEmbeds, NDArray pooledPromptEmbeds, NDArray noise, int width, int height,
-            int steps, double guidance, CacheConfig cache, boolean measureForecastError) {
-        /** A request that does not measure forecast errors. */
+            int steps, double guidance, CacheConfig cache, boolean measureForecastError, Negative negative,
+            double trueCfgScale) {
+        /** A request without true CFG. */
+        public Request(NDArray promptEmbeds, NDArray pooledPromptEmbeds, NDArray noise, int width, int height,
+                int steps, double guidance, CacheConfig cache, boolean measureForecastError) {
+            this(promptEmbeds, pooledPromptEmbeds, noise, width, height, steps, guidance, cache, measureForecastError,
+                    null, 1);
+        }
+
+        /** A request without true CFG that does not measure forecast errors. */
         public Request(NDArray promptEmbeds, NDArray pooledPromptEmbeds, NDArray noise, int width, int height,
                 int steps, double guidance, CacheConfig cache) {
             this(promptEmbeds, pooledPromptEmbeds, noise, width, height, steps, guidance, cache, false);
         }
     }
 
-    /** One denoising step: its sigma, whether the transformer ran in full, and its wall time. */
-    public record StepRecord(int step, float sigma, boolean full, long nanos) {
-        public double millis() {
-            return nanos / 1e6;
-        }
-    }
+    /** The negative prompt's T5 and pooled CLIP embeddings, shaped as the positive ones. */
+    public record Negative(NDArray promptEmbeds, NDArray pooledPromptEmbeds) {}
 
     /**
      * The outcome of a generation.
@@ -75,7 +82,8 @@ public final class FluxDenoiser {
      * @param flops FLOPs the transformer executed over all steps, by kind
      * @param steps per-step records in order
      */
-    public record Result(NDArray latents, CacheStats cache, Map<FlopCounter.Kind, Long> flops, List<StepRecord> steps) {}
+    public record Result(NDArray latents, CacheStats cache, Map<FlopCounter.Kind, Long> flops,
+            List<DenoisingLoop.StepRecord> steps) {}
 
     /** Runs the loop; the returned latents are attached to {@code manager}. */
     public Result denoise(Request r, NDManager manager) {
@@ -83,54 +91,61 @@ public final class FluxDenoiser {
         long batch = validate(r, c);
         long latentH = r.height() / 8;
         long latentW = r.width() / 8;
-        long textTokens = r.promptEmbeds().getShape().get(1);
-        float[] sigmas = scheduler.sigmas(r.steps(), (latentH / 2) * (latentW / 2));
         float[] guidance = null;
         if (c.guidanceEmbeds()) {
             guidance = new float[(int) batch];
             Arrays.fill(guidance, (float) r.guidance());
         }
-        List<StepRecord> records = new ArrayList<>(r.steps());
-        try (NDManager generation = manager.newSubManager();
-                CacheSession session = r.cache() == null ? null
-                        : r.measureForecastError() ? CacheSession.openMeasuringErrors(r.cache(), r.steps(), generation)
-                        : CacheSession.open(r.cache(), r.steps(), generation)) {
-            FlopCounter flops = session == null ? new FlopCounter() : session.flops();
+        Guidance strategy = new Guidance(r.trueCfgScale(), false);
+        List<String> branches = strategy.branches(r.negative() != null);
+        float[] sigmas = scheduler.sigmas(r.steps(), (latentH / 2) * (latentW / 2));
+        try (NDManager generation = manager.newSubManager()) {
             RotaryEmbedding rope = transformer.rotaryEmbedding(
-                    LatentPacking.textIds(textTokens, generation), LatentPacking.imageIds(latentH, latentW, generation),
-                    generation);
-            NDArray latents;
+                    FluxPositions.textIds(r.promptEmbeds().getShape().get(1), generation),
+                    FluxPositions.imageIds(latentH, latentW, generation), generation);
+            NDArray packed;
             try (NDManager scope = generation.newSubManager()) {
                 scope.tempAttachAll(r.noise());
-                latents = LatentPacking.pack(r.noise());
-                latents.attach(generation);
+                packed = LatentPacking.pack(r.noise());
+                packed.attach(generation);
             }
-            for (int i = 0; i < r.steps(); i++) {
-                long start = System.nanoTime();
-                if (session != null) {
-                    session.beginStep(i);
-                }
-                float[] timestep = new float[(int) batch];
-                Arrays.fill(timestep, scheduler.modelTimestep(sigmas[i]));
-                NDArray next;
-                try (NDManager step = generation.newSubManager()) {
-                    step.tempAttachAll(latents);
-                    NDArray velocity = transformer.forward(Precision.cast(latents, transformer.dtype()), r.promptEmbeds(),
-                            r.pooledPromptEmbeds(), timestep, guidance, rope, session, flops);
-                    next = FlowMatchEuler.step(latents, velocity, sigmas[i], sigmas[i + 1]);
-                    next.attach(generation);
-                }
-                latents.close();
-                latents = next;
-                records.add(new StepRecord(i, sigmas[i], session == null || session.isFullStep(),
-                        System.nanoTime() - start));
-            }
-            CacheStats stats = session != null ? session.stats()
-                    : new CacheStats(r.steps(), r.steps(), 0,
-                            (long) r.steps() * (4L * c.numLayers() + c.numSingleLayers()), 0, 0, 0, Map.of(), Map.of());
-            NDArray out = LatentPacking.unpack(latents, latentH, latentW);
+            Bound model = new Bound(r, guidance, rope, (int) batch);
+            DenoisingLoop.Result d = DenoisingLoop.run(model, scheduler, packed,
+                    new DenoisingLoop.Plan(sigmas, branches, strategy, r.cache(), r.measureForecastError()), generation);
+            NDArray out = LatentPacking.unpack(d.latents(), latentH, latentW);
             out.attach(manager);
-            return new Result(out, stats, flops.snapshot(), List.copyOf(records));
+            return new Result(out, d.cache(), d.flops(), d.steps());
+        }
+    }
+
+    /** The transformer with one generation's conditioning, guidance and RoPE tables bound. */
+    private final class Bound implements Denoiser {
+        private final Request request;
+        private final float[] guidance;
+        private final RotaryEmbedding rope;
+        private final int batch;
+
+        Bound(Request request, float[] guidance, RotaryEmbedding rope, int batch) {
+            this.request = request;
+            this.guidance = guidance;
+            this.rope = rope;
+            this.batch = batch;
+        }
+
+        @Override
+        public NDArray velocity(NDArray latents, String branch, float timestep, CacheSession session, FlopCounter flops) {
+            float[] t = new float[batch];
+            Arrays.fill(t, timestep);
+            boolean negative = SiteKey.UNCOND.equals(branch);
+            NDArray embeds = negative ? request.negative().promptEmbeds() : request.promptEmbeds();
+            NDArray pooled = negative ? request.negative().pooledPromptEmbeds() : request.pooledPromptEmbeds();
+            return transformer.forward(Precision.cast(latents, transformer.dtype()), embeds, pooled, t, guidance, rope,
+                    branch, session, flops);
+        }
+
+        @Override
+        public void close() {
+            // the RoPE tables belong to the generation's manager
         }
     }
 
@@ -162,6 +177,14 @@ public final class FluxDenoiser {
         if (!pooled.equals(new Shape(batch, c.pooledProjectionDim()))) {
             throw new IllegalArgumentException("pooled_prompt_embeds must be [" + batch + ", " + c.pooledProjectionDim()
                     + "], got " + pooled);
+        }
+        if (r.negative() != null) {
+            if (!r.negative().promptEmbeds().getShape().equals(embeds)
+                    || !r.negative().pooledPromptEmbeds().getShape().equals(pooled)) {
+                throw new IllegalArgumentException("negative prompt embeddings must be shaped as the positive ones ("
+                        + embeds + ", " + pooled + "), got " + r.negative().promptEmbeds().getShape() + ", "
+                        + r.negative().pooledPromptEmbeds().getShape());
+            }
         }
         if (c.guidanceEmbeds() && !Double.isFinite(r.guidance())) {
             throw new IllegalArgumentException("guidance must be finite, got " + r.guidance());

@@ -9,7 +9,12 @@ import io.hicache.core.cache.CacheSession;
 import io.hicache.core.cache.SiteKey;
 import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.metrics.FlopCounter.Kind;
+import io.hicache.core.nn.Attention;
+import io.hicache.core.nn.AttentionKernel;
+import io.hicache.core.nn.FeedForward;
 import io.hicache.core.nn.Layers;
+import io.hicache.core.nn.Linear;
+import io.hicache.core.nn.Modulation;
 import io.hicache.core.nn.ParameterSpec;
 import io.hicache.core.nn.Parameters;
 import io.hicache.core.nn.RotaryEmbedding;
@@ -34,7 +39,8 @@ import java.nio.file.Path;
  * {@code total} = proj_out(concat(attention, GELU(proj_mlp))) (layer = num_layers + block index). On a
  * forecast step no norm, projection, attention or MLP of a block runs; the embeddings, every block's
  * modulation linear, the gated residual adds, the text/image concat and split and the final layer
- * always run. Without a session everything is computed.
+ * always run. Each module asks its own site whether it must run; the joint attention runs when
+ * either stream's site needs it. The sites of a forward are those of its guidance branch.
  *
  * <p><b>Precision.</b> Weights and activations are in the compute dtype (float32 or bfloat16);
  * timestep features and RoPE are computed in fp32 (from float64 angles) and cast back; attention
@@ -53,17 +59,35 @@ public final class FluxTransformer implements AutoCloseable {
     static final String TXT_ATTN = "txt_attn";
     static final String TXT_MLP = "txt_mlp";
     static final String TOTAL = "total";
+    private static final String DOUBLE = "transformer_blocks.";
+    private static final String SINGLE = "single_transformer_blocks.";
 
     private final FluxConfig config;
     private final TensorType dtype;
     private final Parameters params;
     private final Kernels kernels;
+    private final Attention attention;
+    private final AttentionKernel attentionKernel;
+    private final FeedForward.Kernel mlpKernel;
 
-    private FluxTransformer(FluxConfig config, TensorType dtype, Parameters params) {
+    private FluxTransformer(FluxConfig config, TensorType dtype, Parameters params, AttentionKernel attentionKernel,
+            FeedForward.Kernel mlpKernel) {
         this.config = config;
         this.dtype = dtype;
         this.params = params;
         this.kernels = Kernels.on(params.manager().getDevice());
+        this.attention = attention(config);
+        this.attentionKernel = attentionKernel;
+        this.mlpKernel = mlpKernel;
+    }
+
+    /**
+     * This transformer (sharing its weights) with another attention core for every block and
+     * another MLP for the image stream's feed-forward (the text stream's stays dense): how a
+     * sparse method such as Chipmunk plugs in. Closing either closes the shared weights.
+     */
+    public FluxTransformer withKernels(AttentionKernel attentionKernel, FeedForward.Kernel imageMlpKernel) {
+        return new FluxTransformer(config, dtype, params, attentionKernel, imageMlpKernel);
     }
 
     // ------------------------------------------------------------------------------------ loading
@@ -109,49 +133,49 @@ public final class FluxTransformer implements AutoCloseable {
         if (dtype != TensorType.F32 && dtype != TensorType.BF16) {
             throw new IllegalArgumentException("FLUX computes in float32 or bfloat16, not " + dtype.displayName());
         }
-        return new FluxTransformer(config, dtype, Parameters.load(weights, parameterSpec(config), dtype, manager));
+        return new FluxTransformer(config, dtype, Parameters.load(weights, parameterSpec(config), dtype, manager),
+                AttentionKernel.DENSE, FeedForward.Kernel.DENSE);
     }
 
     /** Every parameter name and shape of {@code config}, in diffusers naming. */
     public static ParameterSpec parameterSpec(FluxConfig c) {
         long d = c.hiddenSize();
         long mlp = c.mlpHiddenSize();
-        long dh = c.attentionHeadDim();
-        ParameterSpec s = new ParameterSpec()
-                .linear("x_embedder", d, c.inChannels(), true)
-                .linear("context_embedder", d, c.jointAttentionDim(), true)
-                .linear("time_text_embed.timestep_embedder.linear_1", d, FluxConfig.TIMESTEP_CHANNELS, true)
-                .linear("time_text_embed.timestep_embedder.linear_2", d, d, true);
+        Attention attention = attention(c);
+        ParameterSpec s = new ParameterSpec();
+        Linear.declare(s, "x_embedder", d, c.inChannels(), true);
+        Linear.declare(s, "context_embedder", d, c.jointAttentionDim(), true);
+        timestepMlpSpec(s, "time_text_embed.timestep_embedder", FluxConfig.TIMESTEP_CHANNELS, d);
         if (c.guidanceEmbeds()) {
-            s.linear("time_text_embed.guidance_embedder.linear_1", d, FluxConfig.TIMESTEP_CHANNELS, true)
-                    .linear("time_text_embed.guidance_embedder.linear_2", d, d, true);
+            timestepMlpSpec(s, "time_text_embed.guidance_embedder", FluxConfig.TIMESTEP_CHANNELS, d);
         }
-        s.linear("time_text_embed.text_embedder.linear_1", d, c.pooledProjectionDim(), true)
-                .linear("time_text_embed.text_embedder.linear_2", d, d, true);
+        timestepMlpSpec(s, "time_text_embed.text_embedder", c.pooledProjectionDim(), d);
         for (int i = 0; i < c.numLayers(); i++) {
-            String p = "transformer_blocks." + i + ".";
-            s.linear(p + "norm1.linear", 6 * d, d, true).linear(p + "norm1_context.linear", 6 * d, d, true);
-            for (String proj : new String[] {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj",
-                "to_out.0", "to_add_out"}) {
-                s.linear(p + "attn." + proj, d, d, true);
-            }
-            for (String norm : new String[] {"norm_q", "norm_k", "norm_added_q", "norm_added_k"}) {
-                s.norm(p + "attn." + norm, dh, false);
-            }
-            s.linear(p + "ff.net.0.proj", mlp, d, true).linear(p + "ff.net.2", d, mlp, true)
-                    .linear(p + "ff_context.net.0.proj", mlp, d, true).linear(p + "ff_context.net.2", d, mlp, true);
+            String p = DOUBLE + i + ".";
+            Modulation.declare(s, p + "norm1.linear", 6, d);
+            Modulation.declare(s, p + "norm1_context.linear", 6, d);
+            attention.declareJoint(s, p + "attn.");
+            FeedForward.declare(s, p + "ff", d, mlp);
+            FeedForward.declare(s, p + "ff_context", d, mlp);
         }
         for (int j = 0; j < c.numSingleLayers(); j++) {
-            String p = "single_transformer_blocks." + j + ".";
-            s.linear(p + "norm.linear", 3 * d, d, true);
-            for (String proj : new String[] {"to_q", "to_k", "to_v"}) {
-                s.linear(p + "attn." + proj, d, d, true);
-            }
-            s.norm(p + "attn.norm_q", dh, false).norm(p + "attn.norm_k", dh, false)
-                    .linear(p + "proj_mlp", mlp, d, true)
-                    .linear(p + "proj_out", d, d + mlp, true);
+            String p = SINGLE + j + ".";
+            Modulation.declare(s, p + "norm.linear", 3, d);
+            attention.declareSelf(s, p + "attn.");
+            Linear.declare(s, p + "proj_mlp", mlp, d, true);
+            Linear.declare(s, p + "proj_out", d, d + mlp, true);
         }
-        return s.linear("norm_out.linear", 2 * d, d, true).linear("proj_out", c.outChannels(), d, true);
+        Modulation.declare(s, "norm_out.linear", 2, d);
+        return Linear.declare(s, "proj_out", c.outChannels(), d, true);
+    }
+
+    private static void timestepMlpSpec(ParameterSpec s, String prefix, long in, long d) {
+        Linear.declare(s, prefix + ".linear_1", d, in, true);
+        Linear.declare(s, prefix + ".linear_2", d, d, true);
+    }
+
+    private static Attention attention(FluxConfig c) {
+        return new Attention(c.numAttentionHeads(), c.attentionHeadDim(), FluxConfig.NORM_EPS);
     }
 
     public FluxConfig config() {
@@ -188,11 +212,12 @@ public final class FluxTransformer implements AutoCloseable {
      * (they are cast to the compute dtype). Returns [B, N, out_channels] in the compute dtype, in
      * {@code hidden}'s manager.
      *
-     * @param session the cache of this generation, positioned at the current step; null computes everything
+     * @param branch the guidance branch whose cache sites this forward uses
+     * @param session the cache of this generation, positioned at the current step
      * @param flops receives the FLOPs of every matrix product that runs
      */
     public NDArray forward(NDArray hidden, NDArray encoderHidden, NDArray pooled, float[] timestep, float[] guidance,
-            RotaryEmbedding rope, CacheSession session, FlopCounter flops) {
+            RotaryEmbedding rope, String branch, CacheSession session, FlopCounter flops) {
         checkInputs(hidden, encoderHidden, pooled, timestep, guidance, rope);
         long textTokens = encoderHidden.getShape().get(1);
         NDManager caller = hidden.getManager();
@@ -201,13 +226,14 @@ public final class FluxTransformer implements AutoCloseable {
             NDArray temb = conditioning(timestep, guidance, Precision.cast(pooled, dtype), flops, fwd);
             // every modulation (AdaLayerNormZero, AdaLayerNormContinuous) starts with SiLU(temb)
             NDArray siluTemb = kernels.silu(temb);
-            NDArray img = linear(params, Precision.cast(hidden, dtype), "x_embedder", Kind.EMBEDDINGS, flops);
-            NDArray txt = linear(params, Precision.cast(encoderHidden, dtype), "context_embedder", Kind.EMBEDDINGS, flops);
+            NDArray img = Linear.forward(params, "x_embedder", Precision.cast(hidden, dtype), Kind.EMBEDDINGS, flops);
+            NDArray txt = Linear.forward(params, "context_embedder", Precision.cast(encoderHidden, dtype), Kind.EMBEDDINGS,
+                    flops);
             for (int i = 0; i < config.numLayers(); i++) {
                 NDArray[] next;
                 try (NDManager block = fwd.newSubManager()) {
                     block.tempAttachAll(img, txt, siluTemb);
-                    next = doubleBlock(i, img, txt, siluTemb, rope, session, flops, block);
+                    next = doubleBlock(i, img, txt, siluTemb, rope, branch, session, flops, block);
                     fwd.attachAll(next);
                 }
                 img.close();
@@ -222,7 +248,7 @@ public final class FluxTransformer implements AutoCloseable {
                 NDArray next;
                 try (NDManager block = fwd.newSubManager()) {
                     block.tempAttachAll(z, siluTemb);
-                    next = singleBlock(j, z, siluTemb, rope, session, flops, block);
+                    next = singleBlock(j, z, siluTemb, rope, branch, session, flops, block);
                     next.attach(fwd);
                 }
                 z.close();
@@ -273,9 +299,7 @@ public final class FluxTransformer implements AutoCloseable {
             NDArray g = timestepMlp(guidance, "time_text_embed.guidance_embedder", flops, scope);
             temb = temb.add(g);
         }
-        NDArray text = linear(params, kernels.silu(linear(params, pooled, "time_text_embed.text_embedder.linear_1",
-                Kind.EMBEDDINGS, flops)), "time_text_embed.text_embedder.linear_2", Kind.EMBEDDINGS, flops);
-        return temb.add(text);
+        return temb.add(embeddingMlp(pooled, "time_text_embed.text_embedder", flops));
     }
 
     private NDArray timestepMlp(float[] values, String prefix, FlopCounter flops, NDManager scope) {
@@ -284,134 +308,86 @@ public final class FluxTransformer implements AutoCloseable {
             scaled[i] = values[i] * 1000.0;
         }
         NDArray features = Precision.cast(SinusoidalTimesteps.embed(scaled, FluxConfig.TIMESTEP_CHANNELS, scope), dtype);
-        NDArray hidden = kernels.silu(linear(params, features, prefix + ".linear_1", Kind.EMBEDDINGS, flops));
-        return linear(params, hidden, prefix + ".linear_2", Kind.EMBEDDINGS, flops);
+        return embeddingMlp(features, prefix, flops);
+    }
+
+    /** linear_2(SiLU(linear_1(x))), diffusers' TimestepEmbedding and PixArtAlphaTextProjection. */
+    private NDArray embeddingMlp(NDArray x, String prefix, FlopCounter flops) {
+        NDArray h = kernels.silu(Linear.forward(params, prefix + ".linear_1", x, Kind.EMBEDDINGS, flops));
+        return Linear.forward(params, prefix + ".linear_2", h, Kind.EMBEDDINGS, flops);
     }
 
     /**
-     * Double-stream block {@code i}: returns {img, txt} after the block. Results live in the
-     * managers of the inputs (the caller scopes them); forecasts are attached to {@code scope}.
+     * Double-stream block {@code i}: returns {img, txt} after the block. Each of the four cached
+     * modules runs only when its site needs it (the joint attention when either stream's does).
+     * Results live in the managers of the inputs (the caller scopes them); forecasts are attached
+     * to {@code scope}.
      */
-    NDArray[] doubleBlock(int i, NDArray img, NDArray txt, NDArray siluTemb, RotaryEmbedding rope,
+    NDArray[] doubleBlock(int i, NDArray img, NDArray txt, NDArray siluTemb, RotaryEmbedding rope, String branch,
             CacheSession session, FlopCounter flops, NDManager scope) {
-        Parameters p = params.scope("transformer_blocks." + i + ".");
+        Parameters p = params.scope(DOUBLE + i + ".");
         // chunks: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp
-        NDList m = modulation(p, siluTemb, "norm1.linear", 6, flops);
-        NDList c = modulation(p, siluTemb, "norm1_context.linear", 6, flops);
-        boolean compute = session == null || session.needsCompute();
-        NDArray imgAttn = null;
-        NDArray txtAttn = null;
-        if (compute) {
-            double eps = FluxConfig.NORM_EPS;
-            NDArray x = kernels.modulate(img, m.get(0), m.get(1), eps);
-            NDArray y = kernels.modulate(txt, c.get(0), c.get(1), eps);
-            // joint attention over [text; image]
-            NDArray q = heads(linear(p, y, "attn.add_q_proj", Kind.ATTENTION_PROJECTIONS, flops), p.get("attn.norm_added_q.weight"))
-                    .concat(heads(linear(p, x, "attn.to_q", Kind.ATTENTION_PROJECTIONS, flops), p.get("attn.norm_q.weight")), 2);
-            NDArray k = heads(linear(p, y, "attn.add_k_proj", Kind.ATTENTION_PROJECTIONS, flops), p.get("attn.norm_added_k.weight"))
-                    .concat(heads(linear(p, x, "attn.to_k", Kind.ATTENTION_PROJECTIONS, flops), p.get("attn.norm_k.weight")), 2);
-            NDArray v = heads(linear(p, y, "attn.add_v_proj", Kind.ATTENTION_PROJECTIONS, flops), null)
-                    .concat(heads(linear(p, x, "attn.to_v", Kind.ATTENTION_PROJECTIONS, flops), null), 2);
-            NDArray o = attention(rope.apply(q), rope.apply(k), v, flops);
-            long textTokens = txt.getShape().get(1);
-            txtAttn = linear(p, o.get(new NDIndex(":, :" + textTokens)), "attn.to_add_out", Kind.ATTENTION_PROJECTIONS, flops);
-            imgAttn = linear(p, o.get(new NDIndex(":, " + textTokens + ":")), "attn.to_out.0", Kind.ATTENTION_PROJECTIONS, flops);
+        NDList m = Modulation.chunks(p, "norm1.linear", siluTemb, 6, flops);
+        NDList c = Modulation.chunks(p, "norm1_context.linear", siluTemb, 6, flops);
+        SiteKey imgAttnSite = new SiteKey(branch, i, IMG_ATTN);
+        SiteKey txtAttnSite = new SiteKey(branch, i, TXT_ATTN);
+        NDArray[] attn = {null, null};
+        if (session.needsCompute(imgAttnSite) || session.needsCompute(txtAttnSite)) {
+            NDArray x = kernels.modulate(img, m.get(0), m.get(1), FluxConfig.NORM_EPS);
+            NDArray y = kernels.modulate(txt, c.get(0), c.get(1), FluxConfig.NORM_EPS);
+            attn = attention.joint(p.scope("attn."), x, y, rope, null, attentionKernel, imgAttnSite, flops);
         }
-        imgAttn = resolve(session, i, IMG_ATTN, imgAttn, scope);
+        NDArray imgAttn = session.resolve(imgAttnSite, attn[0], scope);
         NDArray img1 = img.add(m.get(2).mul(imgAttn));
-        NDArray imgMlp = compute ? feedForward(p, kernels.modulate(img1, m.get(3), m.get(4), FluxConfig.NORM_EPS), "ff", flops) : null;
-        imgMlp = resolve(session, i, IMG_MLP, imgMlp, scope);
+        SiteKey imgMlpSite = new SiteKey(branch, i, IMG_MLP);
+        NDArray imgMlp = session.needsCompute(imgMlpSite)
+                ? FeedForward.forward(p, "ff", kernels.modulate(img1, m.get(3), m.get(4), FluxConfig.NORM_EPS),
+                        mlpKernel, imgMlpSite, flops)
+                : null;
+        imgMlp = session.resolve(imgMlpSite, imgMlp, scope);
         NDArray img2 = img1.add(m.get(5).mul(imgMlp));
 
-        txtAttn = resolve(session, i, TXT_ATTN, txtAttn, scope);
+        NDArray txtAttn = session.resolve(txtAttnSite, attn[1], scope);
         NDArray txt1 = txt.add(c.get(2).mul(txtAttn));
-        NDArray txtMlp = compute ? feedForward(p, kernels.modulate(txt1, c.get(3), c.get(4), FluxConfig.NORM_EPS), "ff_context", flops) : null;
-        txtMlp = resolve(session, i, TXT_MLP, txtMlp, scope);
+        SiteKey txtMlpSite = new SiteKey(branch, i, TXT_MLP);
+        NDArray txtMlp = session.needsCompute(txtMlpSite)
+                ? FeedForward.forward(p, "ff_context", kernels.modulate(txt1, c.get(3), c.get(4), FluxConfig.NORM_EPS),
+                        FeedForward.Kernel.DENSE, txtMlpSite, flops)
+                : null;
+        txtMlp = session.resolve(txtMlpSite, txtMlp, scope);
         NDArray txt2 = txt1.add(c.get(5).mul(txtMlp));
         return new NDArray[] {img2, txt2};
     }
 
     /** Single-stream block {@code j} on the joint sequence z = [text; image]; returns z after it. */
-    NDArray singleBlock(int j, NDArray z, NDArray siluTemb, RotaryEmbedding rope, CacheSession session,
+    NDArray singleBlock(int j, NDArray z, NDArray siluTemb, RotaryEmbedding rope, String branch, CacheSession session,
             FlopCounter flops, NDManager scope) {
-        Parameters p = params.scope("single_transformer_blocks." + j + ".");
+        Parameters p = params.scope(SINGLE + j + ".");
         // chunks: shift, scale, gate
-        NDList m = modulation(p, siluTemb, "norm.linear", 3, flops);
+        NDList m = Modulation.chunks(p, "norm.linear", siluTemb, 3, flops);
+        SiteKey site = new SiteKey(branch, config.numLayers() + j, TOTAL);
         NDArray total = null;
-        if (session == null || session.needsCompute()) {
+        if (session.needsCompute(site)) {
             NDArray x = kernels.modulate(z, m.get(0), m.get(1), FluxConfig.NORM_EPS);
-            NDArray mlp = kernels.geluTanh(linear(p, x, "proj_mlp", Kind.MLP, flops));
-            NDArray q = heads(linear(p, x, "attn.to_q", Kind.ATTENTION_PROJECTIONS, flops), p.get("attn.norm_q.weight"));
-            NDArray k = heads(linear(p, x, "attn.to_k", Kind.ATTENTION_PROJECTIONS, flops), p.get("attn.norm_k.weight"));
-            NDArray v = heads(linear(p, x, "attn.to_v", Kind.ATTENTION_PROJECTIONS, flops), null);
-            NDArray o = attention(rope.apply(q), rope.apply(k), v, flops);
+            NDArray mlp = kernels.geluTanh(Linear.forward(p, "proj_mlp", x, Kind.MLP, flops));
+            NDArray o = attention.self(p.scope("attn."), x, rope, null, attentionKernel, site, flops);
             // proj_out's input columns are [attention | MLP]: count each part as what it is
             long tokens = z.getShape().size() / config.hiddenSize();
             flops.linear(Kind.ATTENTION_PROJECTIONS, tokens, config.hiddenSize(), config.hiddenSize());
             flops.linear(Kind.MLP, tokens, config.mlpHiddenSize(), config.hiddenSize());
             total = Layers.linear(o.concat(mlp, 2), p.get("proj_out.weight"), p.get("proj_out.bias"));
         }
-        total = resolve(session, config.numLayers() + j, TOTAL, total, scope);
+        total = session.resolve(site, total, scope);
         return z.add(m.get(2).mul(total));
     }
 
     /** AdaLayerNormContinuous with diffusers' (scale, shift) order, then proj_out. */
     NDArray finalLayer(NDArray img, NDArray siluTemb, FlopCounter flops) {
-        NDList e = modulation(params, siluTemb, "norm_out.linear", 2, flops);
+        NDList e = Modulation.chunks(params, "norm_out.linear", siluTemb, 2, flops);
         NDArray scale = e.get(0);
         NDArray shift = e.get(1);
         NDArray h = kernels.modulate(img, shift, scale, FluxConfig.NORM_EPS);
-        return linear(params, h, "proj_out", Kind.EMBEDDINGS, flops);
-    }
-
-    /** Linear(SiLU(temb)) split into {@code n} chunks of [B, 1, d] (broadcast over tokens). */
-    private NDList modulation(Parameters p, NDArray siluTemb, String name, int n, FlopCounter flops) {
-        NDArray e = linear(p, siluTemb, name, Kind.EMBEDDINGS, flops);
-        NDList chunks = new NDList(n);
-        for (NDArray chunk : e.split(n, 1)) {
-            chunks.add(chunk.expandDims(1));
-        }
-        return chunks;
-    }
-
-    private NDArray feedForward(Parameters p, NDArray x, String prefix, FlopCounter flops) {
-        NDArray h = kernels.geluTanh(linear(p, x, prefix + ".net.0.proj", Kind.MLP, flops));
-        return linear(p, h, prefix + ".net.2", Kind.MLP, flops);
-    }
-
-    /** [B, S, H·Dh] → [B, H, S, Dh], RMS-normalising each head vector when {@code normWeight} is given. */
-    private NDArray heads(NDArray x, NDArray normWeight) {
-        Shape s = x.getShape();
-        NDArray h = x.reshape(s.get(0), s.get(1), config.numAttentionHeads(), config.attentionHeadDim());
-        if (normWeight != null) {
-            h = kernels.rmsNorm(h, normWeight, FluxConfig.NORM_EPS);
-        }
-        return h.transpose(0, 2, 1, 3);
-    }
-
-    /** softmax(q·kᵀ/√Dh)·v over [B, H, S, Dh], returned as [B, S, H·Dh]; 4·B·H·S_q·S_k·Dh FLOPs. */
-    private NDArray attention(NDArray q, NDArray k, NDArray v, FlopCounter flops) {
-        Shape s = q.getShape();
-        long b = s.get(0);
-        long heads = s.get(1);
-        long len = s.get(2);
-        long dh = s.get(3);
-        flops.add(Kind.ATTENTION_SCORES, 4 * b * heads * len * k.getShape().get(2) * dh);
-        NDArray o = kernels.sdpa(q, k, v, 1 / Math.sqrt(dh));
-        return o.transpose(0, 2, 1, 3).reshape(b, len, heads * dh);
-    }
-
-    /** x·Wᵀ + b for the parameters {@code name}.weight/.bias, counting 2·tokens·in·out FLOPs. */
-    private static NDArray linear(Parameters p, NDArray x, String name, Kind kind, FlopCounter flops) {
-        NDArray w = p.get(name + ".weight");
-        long out = w.getShape().get(0);
-        long in = w.getShape().get(1);
-        flops.linear(kind, x.getShape().size() / in, in, out);
-        return Layers.linear(x, w, p.find(name + ".bias"));
-    }
-
-    private static NDArray resolve(CacheSession session, int layer, String module, NDArray computed, NDManager scope) {
-        return session == null ? computed : session.resolve(new SiteKey(SiteKey.COND, layer, module), computed, scope);
+        return Linear.forward(params, "proj_out", h, Kind.EMBEDDINGS, flops);
     }
 
     // ------------------------------------------------------------------------------------ FLOPs

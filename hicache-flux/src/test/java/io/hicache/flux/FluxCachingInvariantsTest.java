@@ -10,6 +10,7 @@ import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.cache.CacheMode;
 import io.hicache.core.cache.CacheSession;
 import io.hicache.core.cache.SiteKey;
+import io.hicache.core.diffusion.DenoisingLoop;
 import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.metrics.FlopCounter.Kind;
 import io.hicache.core.nn.RotaryEmbedding;
@@ -85,10 +86,11 @@ class FluxCachingInvariantsTest {
         Kernels k = Kernels.on(model.manager.getDevice());
         FlopCounter analytic = FluxTransformer.flopsPerForward(c, TinyModel.IMAGE_TOKENS, TinyModel.TEXT_TOKENS);
         CacheConfig config = CacheConfig.of(CacheMode.HICACHE).withInterval(3);
+        FlopCounter flops = new FlopCounter();
         try (NDManager m = model.manager.newSubManager();
                 CacheSession session = CacheSession.open(config, 10, m)) {
-            RotaryEmbedding rope = model.transformer.rotaryEmbedding(LatentPacking.textIds(TinyModel.TEXT_TOKENS, m),
-                    LatentPacking.imageIds(16, 16, m), m);
+            RotaryEmbedding rope = model.transformer.rotaryEmbedding(FluxPositions.textIds(TinyModel.TEXT_TOKENS, m),
+                    FluxPositions.imageIds(16, 16, m), m);
             NDArray x = LatentPacking.pack(model.noise());
             NDArray prompt = model.promptEmbeds();
             NDArray pooled = model.pooled();
@@ -101,11 +103,11 @@ class FluxCachingInvariantsTest {
                 long modulate = k.calls("modulate");
                 long fullSites = session.stats().fullSiteEvaluations();
                 long forecastSites = session.stats().forecastSiteEvaluations();
-                Map<Kind, Long> flopsBefore = session.flops().snapshot();
+                Map<Kind, Long> flopsBefore = flops.snapshot();
                 try (NDManager s = m.newSubManager()) {
                     s.tempAttachAll(x);
                     model.transformer.forward(x, prompt, pooled, new float[] {1f - step / 10f}, new float[] {3.5f},
-                            rope, session, session.flops());
+                            rope, SiteKey.COND, session, flops);
                 }
                 boolean full = session.isFullStep();
                 assertEquals(List.of(0, 1, 2, 5, 8).contains(step), full, "schedule at step " + step);
@@ -128,7 +130,7 @@ class FluxCachingInvariantsTest {
                     assertEquals(sitesPerStep, session.stats().forecastSiteEvaluations() - forecastSites);
                 }
                 for (Kind kind : Kind.values()) {
-                    long spent = session.flops().get(kind) - flopsBefore.get(kind);
+                    long spent = flops.get(kind) - flopsBefore.get(kind);
                     long expected = full || kind == Kind.EMBEDDINGS ? analytic.get(kind) : 0;
                     assertEquals(expected, spent, kind + " FLOPs at step " + step);
                 }
@@ -153,7 +155,7 @@ class FluxCachingInvariantsTest {
         FluxDenoiser.Result r = model.run(20, config);
         List<Integer> expectedFull = config.schedule().fullSteps(20);
         assertEquals(List.of(0, 1, 2, 6, 10, 14, 18), expectedFull);
-        for (FluxDenoiser.StepRecord s : r.steps()) {
+        for (DenoisingLoop.StepRecord s : r.steps()) {
             assertEquals(expectedFull.contains(s.step()), s.full(), "step " + s.step());
         }
         assertEquals(expectedFull.size(), r.cache().fullSteps());

@@ -1,5 +1,7 @@
 package io.hicache.flux;
 
+import io.hicache.core.cache.SiteKey;
+import io.hicache.core.cache.CacheSession;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -99,14 +101,14 @@ class FluxDenoiserTest {
             FluxDenoiser.Result r = s.run(2, null);
             assertEquals(new Shape(1, 16, 16, 16), r.latents().getShape());
             try (NDManager m = s.manager.newSubManager()) {
-                RotaryEmbedding rope = s.transformer.rotaryEmbedding(LatentPacking.textIds(8, m),
-                        LatentPacking.imageIds(16, 16, m), m);
+                RotaryEmbedding rope = s.transformer.rotaryEmbedding(FluxPositions.textIds(8, m),
+                        FluxPositions.imageIds(16, 16, m), m);
                 NDArray x = LatentPacking.pack(s.noise());
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.transformer.forward(x,
-                        s.promptEmbeds(), s.pooled(), new float[] {1}, new float[] {3.5f}, rope, null, new FlopCounter()));
+                        s.promptEmbeds(), s.pooled(), new float[] {1}, new float[] {3.5f}, rope, SiteKey.COND, CacheSession.singleForward(m), new FlopCounter()));
                 assertTrue(e.getMessage().contains("no guidance embedding"), e.getMessage());
                 IllegalArgumentException g = assertThrows(IllegalArgumentException.class, () -> model.transformer.forward(x,
-                        model.promptEmbeds(), model.pooled(), new float[] {1}, null, rope, null, new FlopCounter()));
+                        model.promptEmbeds(), model.pooled(), new float[] {1}, null, rope, SiteKey.COND, CacheSession.singleForward(m), new FlopCounter()));
                 assertTrue(g.getMessage().contains("embeds guidance"), g.getMessage());
             }
         }

@@ -1,5 +1,7 @@
 package io.hicache.flux;
 
+import io.hicache.core.cache.SiteKey;
+import io.hicache.core.cache.CacheSession;
 import io.hicache.core.pipeline.HostTensor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -9,7 +11,6 @@ import ai.djl.ndarray.types.Shape;
 import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.nn.RotaryEmbedding;
 import io.hicache.core.runtime.TensorType;
-import io.hicache.core.sampling.LatentPacking;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -169,7 +170,7 @@ class FluxEquationsTest {
     }
 
     RotaryEmbedding rope(NDManager s) {
-        return model.rotaryEmbedding(LatentPacking.textIds(1, s), LatentPacking.imageIds(2, 2, s), s);
+        return model.rotaryEmbedding(FluxPositions.textIds(1, s), FluxPositions.imageIds(2, 2, s), s);
     }
 
     @Test
@@ -177,7 +178,7 @@ class FluxEquationsTest {
         try (NDManager s = m.newSubManager()) {
             double[] img = imageToken();
             double[] txt = textToken();
-            NDArray[] out = model.doubleBlock(0, token(s, img), token(s, txt), s.zeros(new Shape(1, D)), rope(s), null,
+            NDArray[] out = model.doubleBlock(0, token(s, img), token(s, txt), s.zeros(new Shape(1, D)), rope(s), SiteKey.COND, CacheSession.singleForward(s),
                     new FlopCounter(), s);
             double[] ni = layerNorm(img);
             double[] nt = layerNorm(txt);
@@ -209,7 +210,7 @@ class FluxEquationsTest {
             double[] txt = textToken();
             double[] img = imageToken();
             NDArray z = token(s, txt).concat(token(s, img), 1);
-            NDArray out = model.singleBlock(0, z, s.zeros(new Shape(1, D)), rope(s), null, new FlopCounter(), s);
+            NDArray out = model.singleBlock(0, z, s.zeros(new Shape(1, D)), rope(s), SiteKey.COND, CacheSession.singleForward(s), new FlopCounter(), s);
             double[][] tokens = {txt, img};
             double[][] x = new double[2][D];
             for (int t = 0; t < 2; t++) {

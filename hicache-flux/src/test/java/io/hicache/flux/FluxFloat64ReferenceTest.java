@@ -1,5 +1,7 @@
 package io.hicache.flux;
 
+import io.hicache.core.cache.SiteKey;
+import io.hicache.core.cache.CacheSession;
 import static io.hicache.flux.Float64Flux.f64;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,8 +67,8 @@ class FluxFloat64ReferenceTest {
     }
 
     RotaryEmbedding rope() {
-        return model.transformer.rotaryEmbedding(LatentPacking.textIds(TinyModel.TEXT_TOKENS, m),
-                LatentPacking.imageIds(16, 16, m), m);
+        return model.transformer.rotaryEmbedding(FluxPositions.textIds(TinyModel.TEXT_TOKENS, m),
+                FluxPositions.imageIds(16, 16, m), m);
     }
 
     static void assertNear(NDArray expected64, NDArray actual, String what) {
@@ -81,7 +83,7 @@ class FluxFloat64ReferenceTest {
         NDArray txt = m.randomNormal(new Shape(1, TinyModel.TEXT_TOKENS, 32));
         NDArray temb = m.randomNormal(new Shape(1, 32));
         NDArray siluTemb = Precision.cast(Float64Flux.silu(f64(temb)), TensorType.F32);
-        NDArray[] out = model.transformer.doubleBlock(1, img, txt, siluTemb, rope(), null, new FlopCounter(), m);
+        NDArray[] out = model.transformer.doubleBlock(1, img, txt, siluTemb, rope(), SiteKey.COND, CacheSession.singleForward(m), new FlopCounter(), m);
         NDArray[] expected = ref.doubleBlock(1, f64(img), f64(txt), f64(temb), ref.angles(TinyModel.TEXT_TOKENS, 8, 8));
         assertNear(expected[0], out[0], "double block image stream");
         assertNear(expected[1], out[1], "double block text stream");
@@ -92,7 +94,7 @@ class FluxFloat64ReferenceTest {
         NDArray z = m.randomNormal(new Shape(1, TinyModel.TEXT_TOKENS + TinyModel.IMAGE_TOKENS, 32));
         NDArray temb = m.randomNormal(new Shape(1, 32));
         NDArray siluTemb = Precision.cast(Float64Flux.silu(f64(temb)), TensorType.F32);
-        NDArray out = model.transformer.singleBlock(0, z, siluTemb, rope(), null, new FlopCounter(), m);
+        NDArray out = model.transformer.singleBlock(0, z, siluTemb, rope(), SiteKey.COND, CacheSession.singleForward(m), new FlopCounter(), m);
         assertNear(ref.singleBlock(0, f64(z), f64(temb), ref.angles(TinyModel.TEXT_TOKENS, 8, 8)), out, "single block");
     }
 
@@ -102,7 +104,7 @@ class FluxFloat64ReferenceTest {
         NDArray prompt = model.promptEmbeds();
         NDArray pooled = model.pooled();
         float t = 0.8125f;
-        NDArray out = model.transformer.forward(packed, prompt, pooled, new float[] {t}, new float[] {3.5f}, rope(), null,
+        NDArray out = model.transformer.forward(packed, prompt, pooled, new float[] {t}, new float[] {3.5f}, rope(), SiteKey.COND, CacheSession.singleForward(m),
                 new FlopCounter());
         NDArray expected = ref.forward(f64(packed), f64(prompt), f64(pooled), t, 3.5, 8, 8);
         assertNear(expected, out, "forward");

@@ -3,6 +3,7 @@ package io.hicache.flux;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.hicache.core.diffusion.DenoisingLoop;
 import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.cache.CacheMode;
 import io.hicache.core.runtime.HiCacheRuntime;
@@ -47,10 +48,10 @@ public final class FluxStepBenchmark {
                             new FluxDenoiser.Request(prompt, pooled, noise, 512, 512, steps, 3.5, cache), m);
                     // step 0 carries one-time warm-up (JIT, kernel compilation): left out of the medians
                     double[] full = r.steps().stream().filter(s -> s.full() && s.step() > 0)
-                            .mapToDouble(FluxDenoiser.StepRecord::millis).sorted().toArray();
+                            .mapToDouble(DenoisingLoop.StepRecord::millis).sorted().toArray();
                     double[] forecast = r.steps().stream().filter(s -> !s.full())
-                            .mapToDouble(FluxDenoiser.StepRecord::millis).sorted().toArray();
-                    double total = r.steps().stream().mapToDouble(FluxDenoiser.StepRecord::millis).sum();
+                            .mapToDouble(DenoisingLoop.StepRecord::millis).sorted().toArray();
+                    double total = r.steps().stream().mapToDouble(DenoisingLoop.StepRecord::millis).sum();
                     System.out.printf("%s: weights %.1f MB; full step median %.1f ms (%d), forecast step median %.2f ms (%d);"
                             + " 50-step total %.1f s; cache held at end %d B (%.2f MB), peak %d B; %s%n",
                             dtype.displayName(), transformer.parameterBytes() / 1e6, median(full), full.length,

@@ -1,5 +1,7 @@
 package io.hicache.core.cache;
 
+import ai.djl.ndarray.NDArray;
+import io.hicache.core.runtime.Kernels;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -56,5 +58,33 @@ final class AnalyticSigma {
     void clear() {
         q.clear();
         previousSigma.clear();
+    }
+
+    /** HiCache's Hermite forecast with σ from this rule, fed with every D¹ a full step forms. */
+    static Forecaster forecaster(CacheConfig config) {
+        AnalyticSigma sigma = new AnalyticSigma(config);
+        return new Forecaster() {
+            @Override
+            public double[] coefficients(SiteKey site, int stored, double x) {
+                return Basis.hermite(sigma.sigma(site), config.maxOrder()).coefficients(stored, x);
+            }
+
+            @Override
+            public int orderLimit() {
+                return config.maxOrder();
+            }
+
+            @Override
+            public boolean observesFirstDerivative() {
+                return true;
+            }
+
+            @Override
+            public void observe(SiteKey site, NDArray d1) {
+                Kernels k = Kernels.of(d1);
+                Double quantile = config.analyticQuantile();
+                sigma.observe(site, quantile == null ? k.tokenNormMean(d1) : k.tokenNormQuantile(d1, quantile));
+            }
+        };
     }
 }

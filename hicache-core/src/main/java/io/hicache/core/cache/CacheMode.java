@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -25,20 +26,34 @@ import java.util.stream.Collectors;
  * configuration for every mode (see {@link CacheConfig}).
  */
 public enum CacheMode {
-    ORIGINAL("original", "none", "off", "full", "no-cache", "nocache", "baseline"),
-    FORA("FORA", "reuse", "fora-reuse"),
-    TAYLOR("Taylor", "taylorseer", "taylor-seer", "taylor_cache", "taylorcache"),
-    TAYLOR_SCALED("Taylor-Scaled", "taylor_scaled", "taylorscaled", "hi-taylor", "hitaylor", "scaled-taylor"),
-    HICACHE("HiCache", "hermite", "hi-cache"),
-    HICACHE_ANALYTIC("HiCache-Analytic", "hicache_analytic", "hicacheanalytic", "hicache-adaptive", "hicache_adaptive",
-            "analytic", "adaptive");
+    ORIGINAL("original", c -> Forecaster.of(Basis.reuse(), 0),
+            "none", "off", "full", "no-cache", "nocache", "baseline"),
+    FORA("FORA", c -> Forecaster.of(Basis.reuse(), 0), "reuse", "fora-reuse"),
+    TAYLOR("Taylor", c -> Forecaster.of(Basis.taylor(c.maxOrder()), c.maxOrder()),
+            "taylorseer", "taylor-seer", "taylor_cache", "taylorcache"),
+    TAYLOR_SCALED("Taylor-Scaled", c -> Forecaster.of(Basis.scaledTaylor(c.hicacheScale(), c.maxOrder()), c.maxOrder()),
+            "taylor_scaled", "taylorscaled", "hi-taylor", "hitaylor", "scaled-taylor"),
+    HICACHE("HiCache", c -> Forecaster.of(Basis.hermite(c.hicacheScale(), c.maxOrder()), c.maxOrder()),
+            "hermite", "hi-cache"),
+    HICACHE_ANALYTIC("HiCache-Analytic", AnalyticSigma::forecaster,
+            "hicache_analytic", "hicacheanalytic", "hicache-adaptive", "hicache_adaptive", "analytic", "adaptive");
 
     private final String displayName;
+    private final Function<CacheConfig, Forecaster> forecaster;
     private final List<String> aliases;
 
-    CacheMode(String displayName, String... aliases) {
+    CacheMode(String displayName, Function<CacheConfig, Forecaster> forecaster, String... aliases) {
         this.displayName = displayName;
+        this.forecaster = forecaster;
         this.aliases = List.of(aliases);
+    }
+
+    /**
+     * A new forecaster of this mode for one generation. Adding a forecasting method is adding a
+     * constant here with its forecaster.
+     */
+    public Forecaster newForecaster(CacheConfig config) {
+        return forecaster.apply(config);
     }
 
     /** The canonical spelling, as upstream writes it. */

@@ -2,45 +2,40 @@ package io.hicache.core.cache;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.hicache.core.metrics.FlopCounter;
-import io.hicache.core.metrics.RelativeError;
-import io.hicache.core.runtime.Kernels;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The cache of one generation (one image or one batch): step counter, full steps so far, one
- * {@link FeatureSite} per (branch, layer, module), statistics and memory.
+ * {@link FeatureSite} per (branch, layer, module), the mode's {@link Forecaster}, and memory.
  *
  * <p>A model uses it like this, for every cached module of every block:
  * <pre>{@code
- * session.beginStep(step);                     // once per denoising step, shared by all branches
- * NDArray out = session.needsCompute() ? computeAttention(...) : null;
- * out = session.resolve(key, out, scratch);    // full step: records and returns out; else the forecast
+ * session.beginStep(step);                         // once per denoising step, shared by all branches
+ * NDArray out = session.needsCompute(key) ? computeAttention(...) : null;
+ * out = session.resolve(key, out, scratch);        // full step: records and returns out; else the forecast
  * residual = residual.add(gate.mul(out));
  * }</pre>
- * On forecast steps {@link #needsCompute()} is false, so no attention or MLP runs; when forecast
- * errors are measured it is true on every step and {@link #resolve} compares forecast and truth but
- * still returns the forecast. In {@code original} mode nothing is stored and {@code resolve} returns
- * its input untouched. Closing frees every cached tensor.
+ * The decision is asked per site, so a model computes exactly the modules whose sites need it.
+ * With the step schedule, the answer is the same for every site of a step: true on full steps,
+ * false on forecast steps, where no attention or MLP runs. With a {@link ForecastObserver} every
+ * site is computed on every step and {@link #resolve} hands forecast and truth to the observer but
+ * still returns the forecast. In {@code original} mode (also {@link #none}) nothing is stored and
+ * {@code resolve} returns its input untouched. Closing frees every cached tensor.
  */
 public final class CacheSession implements AutoCloseable {
     private final CacheConfig config;
     private final StepSchedule schedule;
     private final int numSteps;
-    private final boolean measureErrors;
+    private final ForecastObserver observer;
+    private final Forecaster forecaster;
     private final NDManager manager;
     private final Map<SiteKey, FeatureSite> sites = new LinkedHashMap<>();
     private final List<Integer> activatedSteps = new ArrayList<>();
-    private final AnalyticSigma analytic;
-    private final FlopCounter flops = new FlopCounter();
-    private final Map<String, double[]> errorByModule = new TreeMap<>();
-    private final Map<Integer, double[]> errorByStep = new TreeMap<>();
 
     private int step = -1;
     private boolean full;
@@ -51,29 +46,45 @@ public final class CacheSession implements AutoCloseable {
     private long peakBytesHeld;
     private boolean closed;
 
-    private CacheSession(CacheConfig config, int numSteps, NDManager parent, boolean measureErrors) {
+    private CacheSession(CacheConfig config, int numSteps, NDManager parent, ForecastObserver observer) {
         if (numSteps < 1) {
             throw new IllegalArgumentException("a generation needs at least one step, got " + numSteps);
         }
         this.config = config;
         this.schedule = config.schedule();
         this.numSteps = numSteps;
-        this.measureErrors = measureErrors && config.mode().caches();
+        this.observer = config.mode().caches() ? observer : null;
+        this.forecaster = config.mode().newForecaster(config);
         this.manager = parent.newSubManager();
-        this.analytic = config.mode() == CacheMode.HICACHE_ANALYTIC ? new AnalyticSigma(config) : null;
     }
 
     /** A session for {@code numSteps} steps whose cached tensors live under {@code parent}. */
     public static CacheSession open(CacheConfig config, int numSteps, NDManager parent) {
-        return new CacheSession(config, numSteps, parent, false);
+        return new CacheSession(config, numSteps, parent, null);
     }
 
     /**
-     * As {@link #open}, additionally computing every module on forecast steps to record the
-     * forecast error (for benchmarks and calibration; costs full compute).
+     * As {@link #open}, additionally computing every module on forecast steps and showing each
+     * forecast with its truth to {@code observer} (for benchmarks and calibration; costs full
+     * compute). Null means no observer.
      */
-    public static CacheSession openMeasuringErrors(CacheConfig config, int numSteps, NDManager parent) {
-        return new CacheSession(config, numSteps, parent, true);
+    public static CacheSession open(CacheConfig config, int numSteps, NDManager parent, ForecastObserver observer) {
+        return new CacheSession(config, numSteps, parent, observer);
+    }
+
+    /** A session that caches nothing: every site is computed on every step. */
+    public static CacheSession none(int numSteps, NDManager parent) {
+        return new CacheSession(CacheConfig.of(CacheMode.ORIGINAL), numSteps, parent, null);
+    }
+
+    /**
+     * A no-cache session already at step 0, for one forward outside a generation (tests,
+     * benchmarks, feature capture). It holds nothing, so it needs no closing.
+     */
+    public static CacheSession singleForward(NDManager parent) {
+        CacheSession s = none(1, parent);
+        s.beginStep(0);
+        return s;
     }
 
     public CacheConfig config() {
@@ -86,11 +97,6 @@ public final class CacheSession implements AutoCloseable {
 
     public int numSteps() {
         return numSteps;
-    }
-
-    /** FLOPs the model executed under this session. */
-    public FlopCounter flops() {
-        return flops;
     }
 
     /** Starts step {@code step}; steps must come in order 0, 1, …, numSteps − 1. */
@@ -112,20 +118,21 @@ public final class CacheSession implements AutoCloseable {
         return step;
     }
 
+    /** Whether the schedule makes the current step a full one. */
     public boolean isFullStep() {
         requireStep();
         return full;
     }
 
-    /** Whether the model must compute cached modules this step. */
-    public boolean needsCompute() {
-        return isFullStep() || measureErrors;
+    /** Whether the model must compute the module of {@code site} this step. */
+    public boolean needsCompute(SiteKey site) {
+        return isFullStep() || observer != null;
     }
 
     /**
      * The module output to use this step. Full step: records {@code computed} (copying what it
-     * keeps) and returns it. Forecast step: returns the forecast, attached to {@code scope}; when
-     * errors are measured, {@code computed} is the true output and is compared with the forecast.
+     * keeps) and returns it. Forecast step: returns the forecast, attached to {@code scope}; with an
+     * observer, {@code computed} is the true output and is shown to it next to the forecast.
      */
     public NDArray resolve(SiteKey key, NDArray computed, NDManager scope) {
         requireStep();
@@ -143,11 +150,10 @@ public final class CacheSession implements AutoCloseable {
             return computed;
         }
         forecastSiteEvaluations++;
-        NDArray forecast = site.forecast(coefficients(key, site), scope);
-        if (measureErrors && computed != null) {
-            double e = RelativeError.l2(forecast, computed);
-            accumulate(errorByModule, key.module(), e);
-            accumulate(errorByStep, step, e);
+        double x = step - activatedSteps.get(activatedSteps.size() - 1);
+        NDArray forecast = site.forecast(forecaster.coefficients(key, site.orders(), x), scope);
+        if (observer != null && computed != null) {
+            observer.forecast(key, step, forecast, computed);
         }
         return forecast;
     }
@@ -157,57 +163,16 @@ public final class CacheSession implements AutoCloseable {
                 ? activatedSteps.get(activatedSteps.size() - 1) - activatedSteps.get(activatedSteps.size() - 2)
                 : 0;
         int produced = activatedSteps.size() < 2 ? 0
-                : DerivativeUpdate.produced(site.orders(), storedOrderLimit(), step, config.firstEnhance());
+                : DerivativeUpdate.produced(site.orders(), forecaster.orderLimit(), step, config.firstEnhance());
         long before = site.bytes();
         site.record(computed, produced, distance);
         bytesHeld += site.bytes() - before;
         peakBytesHeld = Math.max(peakBytesHeld, bytesHeld);
-        if (analytic != null && produced >= 1) {
+        if (produced >= 1 && forecaster.observesFirstDerivative()) {
             try (NDArray d1 = site.firstDerivative()) {
-                Kernels k = Kernels.of(d1);
-                Double quantile = config.analyticQuantile();
-                analytic.observe(key, quantile == null ? k.tokenNormMean(d1) : k.tokenNormQuantile(d1, quantile));
+                forecaster.observe(key, d1);
             }
         }
-    }
-
-    /** FORA keeps D^0 only; the Taylor family up to maxOrder derivatives. */
-    private int storedOrderLimit() {
-        return config.mode() == CacheMode.FORA ? 0 : config.maxOrder();
-    }
-
-    private double[] coefficients(SiteKey key, FeatureSite site) {
-        double x = step - activatedSteps.get(activatedSteps.size() - 1);
-        return basis(key).coefficients(site.orders(), x);
-    }
-
-    private Basis basis(SiteKey key) {
-        switch (config.mode()) {
-            case FORA:
-                return Basis.reuse();
-            case TAYLOR:
-                return Basis.taylor(config.maxOrder());
-            case TAYLOR_SCALED:
-                return Basis.scaledTaylor(config.hicacheScale(), config.maxOrder());
-            case HICACHE:
-                return Basis.hermite(config.hicacheScale(), config.maxOrder());
-            case HICACHE_ANALYTIC:
-                return Basis.hermite(analytic.sigma(key), config.maxOrder());
-            default:
-                throw new AssertionError(config.mode());
-        }
-    }
-
-    private static <K> void accumulate(Map<K, double[]> m, K key, double value) {
-        double[] sumCount = m.computeIfAbsent(key, k -> new double[2]);
-        sumCount[0] += value;
-        sumCount[1]++;
-    }
-
-    private static <K> Map<K, Double> means(Map<K, double[]> m) {
-        Map<K, Double> out = new LinkedHashMap<>();
-        m.forEach((k, v) -> out.put(k, v[0] / v[1]));
-        return Collections.unmodifiableMap(out);
     }
 
     /** Bytes of cached tensors held right now. */
@@ -232,10 +197,11 @@ public final class CacheSession implements AutoCloseable {
         return m;
     }
 
+    /** Steps, site evaluations and memory so far (forecast errors are the observer's). */
     public CacheStats stats() {
         int done = step + 1;
         return new CacheStats(done, fullSteps, done - fullSteps, fullSiteEvaluations, forecastSiteEvaluations,
-                bytesHeld, peakBytesHeld, means(errorByModule), means(errorByStep));
+                bytesHeld, peakBytesHeld, Map.of(), Map.of());
     }
 
     private void requireStep() {
@@ -258,9 +224,6 @@ public final class CacheSession implements AutoCloseable {
             closed = true;
             sites.values().forEach(FeatureSite::clear);
             sites.clear();
-            if (analytic != null) {
-                analytic.clear();
-            }
             bytesHeld = 0;
             manager.close();
         }

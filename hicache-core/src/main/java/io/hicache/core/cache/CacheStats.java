@@ -18,4 +18,9 @@ public record CacheStats(
         long peakBytesHeld,
         Map<String, Double> meanForecastErrorByModule,
         Map<Integer, Double> meanForecastErrorByStep) {
+    /** These statistics with the mean forecast errors {@code errors} measured. */
+    public CacheStats withForecastErrors(ForecastErrors errors) {
+        return new CacheStats(steps, fullSteps, forecastSteps, fullSiteEvaluations, forecastSiteEvaluations, bytesHeld,
+                peakBytesHeld, errors.meanByModule(), errors.meanByStep());
+    }
 }

@@ -59,7 +59,7 @@ public final class Replay {
                 try (NDManager scratch = manager.newSubManager()) {
                     NDArray truth = Precision.cast(trajectory.step(t, scratch), computeType);
                     session.beginStep(t);
-                    NDArray used = session.resolve(SITE, session.needsCompute() ? truth : null, scratch);
+                    NDArray used = session.resolve(SITE, session.needsCompute(SITE) ? truth : null, scratch);
                     if (!session.isFullStep()) {
                         errors[t] = RelativeError.l2(used, truth);
                         forecastErrorSum += errors[t];

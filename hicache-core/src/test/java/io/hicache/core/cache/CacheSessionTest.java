@@ -44,7 +44,7 @@ class CacheSessionTest {
         try (CacheSession s = CacheSession.open(c, steps, m)) {
             for (int t = 0; t < steps; t++) {
                 s.beginStep(t);
-                NDArray in = s.needsCompute() ? scalar(fullFeatures.get(t)) : null;
+                NDArray in = s.needsCompute(SiteKey.of(0, "x")) ? scalar(fullFeatures.get(t)) : null;
                 used[t] = s.resolve(SiteKey.of(0, "x"), in, m).toDoubleArray()[0];
             }
         }
@@ -90,7 +90,7 @@ class CacheSessionTest {
             for (int t = 0; t < 15; t++) {
                 s.beginStep(t);
                 double f = Math.sin(0.3 * t) + 0.05 * t * t;
-                s.resolve(SiteKey.of(0, "x"), s.needsCompute() ? scalar(f) : null, m);
+                s.resolve(SiteKey.of(0, "x"), s.needsCompute(SiteKey.of(0, "x")) ? scalar(f) : null, m);
                 if (s.isFullStep()) {
                     assertEquals(full[k], t);
                     assertEquals(after[k].length, s.storedOrders().get(SiteKey.of(0, "x")), "orders after step " + t);
@@ -164,12 +164,48 @@ class CacheSessionTest {
     }
 
     @Test
+    void theNoCacheSessionComputesEverySiteAndHoldsNothing() {
+        try (CacheSession s = CacheSession.none(4, m)) {
+            for (int t = 0; t < 4; t++) {
+                s.beginStep(t);
+                for (int layer = 0; layer < 3; layer++) {
+                    SiteKey key = SiteKey.of(layer, "img_attn");
+                    assertTrue(s.needsCompute(key));
+                    NDArray x = m.randomNormal(new Shape(2, 3));
+                    assertSame(x, s.resolve(key, x, m), "returned untouched");
+                }
+            }
+            assertEquals(0, s.siteCount());
+            assertEquals(0, s.stats().peakBytesHeld());
+            assertEquals(12, s.stats().fullSiteEvaluations());
+            assertEquals(4, s.stats().fullSteps());
+        }
+    }
+
+    @Test
+    void everyModeNamesItsForecaster() {
+        // the coefficients of x = 2 with 3 stored orders, worked by hand (σ = 0.5, max order 2)
+        CacheConfig c = CacheConfig.defaults();
+        SiteKey k = SiteKey.of(0, "x");
+        assertArrayEquals(new double[] {1}, CacheMode.FORA.newForecaster(c).coefficients(k, 3, 2), 0);
+        assertEquals(0, CacheMode.FORA.newForecaster(c).orderLimit());
+        assertArrayEquals(new double[] {1, 2, 2}, CacheMode.TAYLOR.newForecaster(c).coefficients(k, 3, 2), 1e-15);
+        // Hermite: α1 = σ·H1(σx) = 0.5·2·1 = 1; α2 = σ²·H2(σx)/2 = 0.25·(4·1 − 2)/2 = 0.25
+        assertArrayEquals(new double[] {1, 1, 0.25}, CacheMode.HICACHE.newForecaster(c).coefficients(k, 3, 2), 1e-15);
+        // scaled Taylor: σ^{2k} x^k / k! = 1, 0.25·2, 0.0625·4/2
+        assertArrayEquals(new double[] {1, 0.5, 0.125}, CacheMode.TAYLOR_SCALED.newForecaster(c).coefficients(k, 3, 2),
+                1e-15);
+        assertEquals(2, CacheMode.HICACHE_ANALYTIC.newForecaster(c).orderLimit());
+        assertTrue(CacheMode.HICACHE_ANALYTIC.newForecaster(c).observesFirstDerivative());
+    }
+
+    @Test
     void intervalOneNeverForecastsAndReturnsComputedValues() {
         CacheConfig c = CacheConfig.defaults().withInterval(1);
         try (CacheSession s = CacheSession.open(c, 10, m)) {
             for (int t = 0; t < 10; t++) {
                 s.beginStep(t);
-                assertTrue(s.needsCompute());
+                assertTrue(s.needsCompute(SiteKey.of(0, "x")));
                 NDArray x = m.randomNormal(new Shape(2, 3));
                 assertSame(x, s.resolve(SiteKey.of(0, "total"), x, m));
             }
@@ -185,7 +221,7 @@ class CacheSessionTest {
         for (int t = 0; t < 20; t++) {
             s.beginStep(t);
             for (int layer = 0; layer < 2; layer++) {
-                NDArray x = s.needsCompute() ? m.full(new Shape(4, 8), (float) (t * t + layer)) : null;
+                NDArray x = s.needsCompute(SiteKey.of(0, "x")) ? m.full(new Shape(4, 8), (float) (t * t + layer)) : null;
                 s.resolve(SiteKey.of(layer, "img_mlp"), x, m);
             }
             assertTrue(s.bytesHeld() <= 2 * 3 * perOrder, "at most max order + 1 tensors per site");
@@ -212,8 +248,8 @@ class CacheSessionTest {
             double[] uncond = {10, 8, 6};
             for (int t = 0; t < 4; t++) {
                 s.beginStep(t);
-                NDArray a = s.resolve(new SiteKey("cond", 0, "x"), s.needsCompute() ? scalar(cond[t]) : null, m);
-                NDArray b = s.resolve(new SiteKey("uncond", 0, "x"), s.needsCompute() ? scalar(uncond[t]) : null, m);
+                NDArray a = s.resolve(new SiteKey("cond", 0, "x"), s.needsCompute(new SiteKey("cond", 0, "x")) ? scalar(cond[t]) : null, m);
+                NDArray b = s.resolve(new SiteKey("uncond", 0, "x"), s.needsCompute(new SiteKey("uncond", 0, "x")) ? scalar(uncond[t]) : null, m);
                 if (t == 3) {
                     assertEquals(3.0, a.toDoubleArray()[0], 1e-12);
                     assertEquals(4.0, b.toDoubleArray()[0], 1e-12);
@@ -243,7 +279,7 @@ class CacheSessionTest {
             for (int t = 0; t < 6; t++) {
                 s.beginStep(t);
                 try (NDManager scope = m.newSubManager()) {
-                    NDArray x = s.needsCompute() ? scope.full(new Shape(3), (float) t) : null;
+                    NDArray x = s.needsCompute(SiteKey.of(0, "x")) ? scope.full(new Shape(3), (float) t) : null;
                     NDArray used = s.resolve(SiteKey.of(0, "x"), x, scope);
                     assertSame(scope, used.getManager());
                     if (x != null) {
@@ -262,7 +298,7 @@ class CacheSessionTest {
         try (CacheSession s = CacheSession.open(c, 5, m)) {
             for (int t = 0; t < 5; t++) {
                 s.beginStep(t);
-                NDArray x = s.needsCompute() ? Precision.cast(m.full(new Shape(2, 2), (float) t), TensorType.BF16) : null;
+                NDArray x = s.needsCompute(SiteKey.of(0, "x")) ? Precision.cast(m.full(new Shape(2, 2), (float) t), TensorType.BF16) : null;
                 NDArray used = s.resolve(SiteKey.of(0, "x"), x, m);
                 assertEquals(TensorType.BF16, Precision.typeOf(used));
                 if (t == 3) {
@@ -276,17 +312,18 @@ class CacheSessionTest {
     @Test
     void measuringErrorsComputesButStillUsesTheForecast() {
         CacheConfig c = CacheConfig.of(CacheMode.FORA).withInterval(4);
-        try (CacheSession s = CacheSession.openMeasuringErrors(c, 5, m)) {
+        ForecastErrors errors = new ForecastErrors();
+        try (CacheSession s = CacheSession.open(c, 5, m, errors)) {
             for (int t = 0; t < 5; t++) {
                 s.beginStep(t);
-                assertTrue(s.needsCompute());
+                assertTrue(s.needsCompute(SiteKey.of(0, "x")));
                 NDArray x = m.create(new float[] {t + 1f, 0});
                 NDArray used = s.resolve(SiteKey.of(0, "x"), x, m);
                 if (t == 3) {
                     assertEquals(3f, used.toFloatArray()[0], 0, "reuse of step 2");
                 }
             }
-            CacheStats st = s.stats();
+            CacheStats st = s.stats().withForecastErrors(errors);
             // step 3: |3 − 4| / 4 = 0.25; step 4 is full again (fe−1 + 4·k? no: (4−2) mod 4 ≠ 0 → forecast): |3 − 5| / 5
             assertEquals(0.25, st.meanForecastErrorByStep().get(3), 1e-6);
             assertEquals(0.4, st.meanForecastErrorByStep().get(4), 1e-6);
@@ -322,7 +359,7 @@ class CacheSessionTest {
         try (CacheSession s = CacheSession.open(c, 4, m)) {
             for (int t = 0; t < 4; t++) {
                 s.beginStep(t);
-                NDArray x = s.needsCompute() ? m.create(new float[] {3f * t, 4f * t, 0, 0}, new Shape(2, 2)) : null;
+                NDArray x = s.needsCompute(SiteKey.of(0, "x")) ? m.create(new float[] {3f * t, 4f * t, 0, 0}, new Shape(2, 2)) : null;
                 NDArray used = s.resolve(SiteKey.of(5, "total"), x, m);
                 if (t == 3) {
                     double sigma = Math.min(1.0, 1.28 / (Math.sqrt(2) * 2.5 + 1e-6));
