@@ -1,5 +1,6 @@
-package io.hicache.core.image;
+package io.hicache.cli.report;
 
+import io.hicache.core.image.RgbImage;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Graphics2D;

@@ -1,4 +1,4 @@
-package io.hicache.core.image;
+package io.hicache.cli.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,9 +1,11 @@
-package io.hicache.core.image;
+package io.hicache.cli.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hicache.core.image.PngWriter;
+import io.hicache.core.image.RgbImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Arrays;
@@ -16,9 +18,15 @@ class ImageGridTest {
     // fontSize 12: pad = max(4, 12/2) = 6, line = round(1.4·12) = 17
     private static final int PAD = 6;
     private static final int LINE = 17;
-    private static final RgbImage A = PngTest.random(40, 30, 1);
-    private static final RgbImage B = PngTest.random(50, 30, 2);
-    private static final RgbImage C = PngTest.random(40, 20, 3);
+    private static final RgbImage A = random(40, 30, 1);
+    private static final RgbImage B = random(50, 30, 2);
+    private static final RgbImage C = random(40, 20, 3);
+
+    static RgbImage random(int w, int h, long seed) {
+        byte[] b = new byte[3 * w * h];
+        new java.util.Random(seed).nextBytes(b);
+        return RgbImage.of(w, h, b);
+    }
 
     private static ImageGrid grid() {
         return ImageGrid.withColumns(List.of("original", "HiCache N=7", "Taylor"))

@@ -1,9 +1,11 @@
-package io.hicache.core.image;
+package io.hicache.cli.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hicache.core.image.PngWriter;
+import io.hicache.core.image.RgbImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.ArrayList;

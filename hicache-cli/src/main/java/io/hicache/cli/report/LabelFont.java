@@ -1,4 +1,4 @@
-package io.hicache.core.image;
+package io.hicache.cli.report;
 
 import java.awt.Color;
 import java.awt.Font;
