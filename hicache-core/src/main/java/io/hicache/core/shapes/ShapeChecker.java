@@ -179,25 +179,26 @@ public final class ShapeChecker {
             for (int x = 1; x < SIDE - 1; x++) {
                 int p = y * SIDE + x;
                 if (object[p] && object[p - 1] && object[p + 1] && object[p - SIDE] && object[p + SIDE]) {
-                    count += addPixel(histograms, rgb, p);
+                    addPixel(histograms, rgb, p);
+                    count++;
                 }
             }
         }
         if (count == 0) {
             for (int p = 0; p < object.length; p++) {
                 if (object[p]) {
-                    count += addPixel(histograms, rgb, p);
+                    addPixel(histograms, rgb, p);
+                    count++;
                 }
             }
         }
         return medians(histograms, count);
     }
 
-    private static int addPixel(int[][] histograms, byte[] rgb, int p) {
+    private static void addPixel(int[][] histograms, byte[] rgb, int p) {
         for (int c = 0; c < 3; c++) {
             histograms[c][rgb[3 * p + c] & 0xFF]++;
         }
-        return 1;
     }
 
     /** The lower median of each channel's histogram of {@code count} samples. */
