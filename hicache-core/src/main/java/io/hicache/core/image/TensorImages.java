@@ -1,6 +1,8 @@
 package io.hicache.core.image;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
 import java.util.ArrayList;
@@ -23,6 +25,9 @@ import java.util.List;
  * <p>BFL's reference code (which the upstream HiCache FLUX runs use, before JPEG encoding) instead
  * computes {@code trunc(127.5·(clamp(x,-1,1)+1))}: rounding against truncation, so the two differ by
  * at most one level. The project follows diffusers (model-architectures.md §2.3).
+ *
+ * <p>The other way, {@link #toTensor} prepares images for the VAE encoder as diffusers'
+ * {@code VaeImageProcessor.preprocess} does: float32 {@code v / 255}, then {@code 2·x − 1}.
  */
 public final class TensorImages {
     private TensorImages() {}
@@ -44,6 +49,34 @@ public final class TensorImages {
             throw new IllegalArgumentException("expected an image batch [B,3,H,W], got " + x.getShape());
         }
         return convert(x, s[0], s[2], s[3]);
+    }
+
+    /**
+     * Images of one size as a float32 {@code [B,3,H,W]} tensor in [−1, 1] on {@code manager}:
+     * {@code 2·(v / 255) − 1} in float32, so 0 → −1, 255 → 1, and {@link #toImages} gives the bytes back.
+     */
+    public static NDArray toTensor(List<RgbImage> images, NDManager manager) {
+        if (images.isEmpty()) {
+            throw new IllegalArgumentException("no images to convert");
+        }
+        int w = images.get(0).width();
+        int h = images.get(0).height();
+        int plane = w * h;
+        float[] chw = new float[Math.multiplyExact(images.size(), 3 * plane)];
+        for (int b = 0; b < images.size(); b++) {
+            RgbImage image = images.get(b);
+            if (image.width() != w || image.height() != h) {
+                throw new IllegalArgumentException("images differ in size: " + w + "x" + h + " and "
+                        + image.width() + "x" + image.height() + " (image " + b + ")");
+            }
+            byte[] rgb = image.bytes();
+            for (int p = 0; p < plane; p++) {
+                for (int c = 0; c < 3; c++) {
+                    chw[(3 * b + c) * plane + p] = 2f * ((rgb[3 * p + c] & 0xFF) / 255f) - 1f;
+                }
+            }
+        }
+        return manager.create(chw, new Shape(images.size(), 3, h, w));
     }
 
     private static List<RgbImage> convert(NDArray x, long batch, long height, long width) {

@@ -36,7 +36,12 @@ public final class Layers {
 
     /** {@code conv2d(x, params[prefix.weight], params[prefix.bias] or none, padding)}. */
     public static NDArray conv2d(NDArray x, Parameters p, String prefix, int padding) {
-        return conv2d(x, p.get(prefix + ".weight"), p.find(prefix + ".bias"), padding);
+        return conv2d(x, p, prefix, padding, 1);
+    }
+
+    /** {@code conv2d(x, params[prefix.weight], params[prefix.bias] or none, padding, stride)}. */
+    public static NDArray conv2d(NDArray x, Parameters p, String prefix, int padding, int stride) {
+        return conv2d(x, p.get(prefix + ".weight"), p.find(prefix + ".bias"), padding, stride);
     }
 
     /**
@@ -44,21 +49,27 @@ public final class Layers {
      * {@code padding}; {@code b} may be null. The result is attached to the manager of {@code x}.
      */
     public static NDArray conv2d(NDArray x, NDArray w, NDArray b, int padding) {
+        return conv2d(x, w, b, padding, 1);
+    }
+
+    /** {@link #conv2d(NDArray, NDArray, NDArray, int)} with the same {@code stride} on both axes. */
+    public static NDArray conv2d(NDArray x, NDArray w, NDArray b, int padding, int stride) {
         long[] ws = w.getShape().getShape();
-        if (ws[2] == 1 && ws[3] == 1 && padding == 0) {
+        if (ws[2] == 1 && ws[3] == 1 && padding == 0 && stride == 1) {
             return pointwise(x, w, b);
         }
+        Shape strides = new Shape(stride, stride);
+        Shape pad = new Shape(padding, padding);
         long out = ws[0];
         long blocked = (out + BF16_CONV_CHANNEL_BLOCK - 1) / BF16_CONV_CHANNEL_BLOCK * BF16_CONV_CHANNEL_BLOCK;
         if (blocked == out || x.getDevice().isGpu() || Precision.typeOf(w) != TensorType.BF16) {
-            return Conv2d.conv2d(x, w, b, ONE, new Shape(padding, padding), ONE, 1).singletonOrThrow();
+            return Conv2d.conv2d(x, w, b, strides, pad, ONE, 1).singletonOrThrow();
         }
-        Shape pad = new Shape(padding, padding);
         try (NDArray filterZeros = bf16Zeros(x, new Shape(blocked - out, ws[1], ws[2], ws[3]));
                 NDArray filters = NDArrays.concat(new NDList(w, filterZeros), 0);
                 NDArray biasZeros = bf16Zeros(x, new Shape(blocked - out));
                 NDArray bias = b == null ? null : NDArrays.concat(new NDList(Precision.cast(b, TensorType.BF16), biasZeros), 0);
-                NDArray full = Conv2d.conv2d(x, filters, bias, ONE, pad, ONE, 1).singletonOrThrow();
+                NDArray full = Conv2d.conv2d(x, filters, bias, strides, pad, ONE, 1).singletonOrThrow();
                 NDArray kept = full.get(":, 0:" + out)) {
             return kept.duplicate();
         }

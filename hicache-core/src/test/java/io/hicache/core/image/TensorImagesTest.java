@@ -123,4 +123,37 @@ class TensorImagesTest {
             assertEquals("image tensor has NaN at channel 1, pixel (0, 0)", e.getMessage());
         }
     }
+
+    @Test
+    void imagesToTensorAsDiffusersPreprocesses() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            RgbImage a = RgbImage.of(2, 1, new byte[] {0, (byte) 255, (byte) 128, 10, 20, 30});
+            RgbImage b = RgbImage.of(2, 1, new byte[] {1, 2, 3, 4, 5, 6});
+            NDArray x = TensorImages.toTensor(List.of(a, b), m);
+            assertEquals(new Shape(2, 3, 1, 2), x.getShape());
+            assertEquals(DataType.FLOAT32, x.getDataType());
+            float[] v = x.toFloatArray();
+            // image a, planes R, G, B, each pixel 0 then pixel 1: R = (0, 10), G = (255, 20), B = (128, 30)
+            assertEquals(-1f, v[0]);
+            assertEquals(2f * (10 / 255f) - 1f, v[1]);
+            assertEquals(1f, v[2]);
+            assertEquals(0.003921628f, v[4], 1e-9f); // 2·128/255 − 1 = 1/255
+            assertEquals(2f * (6 / 255f) - 1f, v[11]); // image b, B plane, pixel 1
+            assertEquals(List.of(a, b), TensorImages.toImages(x), "and back, byte for byte");
+            assertThrows(IllegalArgumentException.class,
+                    () -> TensorImages.toTensor(List.of(a, RgbImage.filled(1, 2, 0, 0, 0)), m));
+        }
+    }
+
+    @Test
+    void everyByteSurvivesTheRoundTrip() {
+        byte[] all = new byte[3 * 256];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = (byte) (i / 3);
+        }
+        RgbImage image = RgbImage.of(256, 1, all);
+        try (NDManager m = NDManager.newBaseManager()) {
+            assertEquals(image, TensorImages.toImage(TensorImages.toTensor(List.of(image), m)));
+        }
+    }
 }

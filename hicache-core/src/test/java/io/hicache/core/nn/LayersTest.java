@@ -1,6 +1,7 @@
 package io.hicache.core.nn;
 
 import static io.hicache.core.testing.TensorAssert.maxRelDiff;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -37,10 +38,14 @@ class LayersTest {
 
     /** The float64 convolution of the values {@code dtype} holds. */
     NDArray reference(NDArray x, NDArray w, NDArray b, int padding, TensorType dtype) {
+        return reference(x, w, b, padding, 1, dtype);
+    }
+
+    NDArray reference(NDArray x, NDArray w, NDArray b, int padding, int stride, TensorType dtype) {
         NDArray x64 = rounded(x, dtype);
         NDArray w64 = rounded(w, dtype);
         NDArray b64 = b == null ? null : rounded(b, dtype);
-        return Conv2d.conv2d(x64, w64, b64, new Shape(1, 1), new Shape(padding, padding), new Shape(1, 1), 1)
+        return Conv2d.conv2d(x64, w64, b64, new Shape(stride, stride), new Shape(padding, padding), new Shape(1, 1), 1)
                 .singletonOrThrow();
     }
 
@@ -77,6 +82,39 @@ class LayersTest {
                             failures.add(what + ": " + rel);
                         }
                         TensorAssert.assertBitEqual(y, again, what + " twice");
+                        assertTrue(Precision.typeOf(y) == dtype, what + " keeps " + dtype);
+                    }
+                }
+            }
+        }
+        assertTrue(failures.isEmpty(), failures.size() + " shapes off: " + failures);
+    }
+
+    /**
+     * Stride 2 (the VAE encoder's downsampling) goes through the same bf16 channel padding: output
+     * counts around the block size, 1×1 and 3×3 kernels, with and without padding, odd and even sides.
+     */
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "BF16"})
+    void stridedConvolutionsMatchTheFloat64Convolution(TensorType dtype) {
+        double tol = dtype == TensorType.BF16 ? 1.0 / 64 : 1e-5;
+        List<String> failures = new ArrayList<>();
+        for (int out : new int[] {3, 16, 24, 32}) {
+            for (int k : new int[] {1, 3}) {
+                for (int padding = 0; padding <= k / 2; padding++) {
+                    for (int side : new int[] {8, 9}) {
+                        NDArray x = m.randomNormal(new Shape(2, 8, side, side + 2));
+                        NDArray w = m.randomNormal(new Shape(out, 8, k, k)).mul(0.2);
+                        NDArray b = m.randomNormal(new Shape(out));
+                        NDArray y = Layers.conv2d(Precision.cast(x, dtype), Precision.cast(w, dtype),
+                                Precision.cast(b, dtype), padding, 2);
+                        NDArray expected = reference(x, w, b, padding, 2, dtype);
+                        String what = "out " + out + " k " + k + " padding " + padding + " side " + side;
+                        assertEquals(expected.getShape(), y.getShape(), what);
+                        double rel = maxRelDiff(expected, y);
+                        if (!(rel < tol)) {
+                            failures.add(what + ": " + rel);
+                        }
                         assertTrue(Precision.typeOf(y) == dtype, what + " keeps " + dtype);
                     }
                 }

@@ -9,8 +9,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The decoder fields of {@code vae/config.json} (diffusers' AutoencoderKL), with diffusers' defaults. */
+/** The fields of {@code vae/config.json} (diffusers' AutoencoderKL) that its encoder and decoder use, with diffusers' defaults. */
 public final class VaeConfig {
+    public final int inChannels;
     public final int outChannels;
     public final int latentChannels;
     private final int[] blockOutChannels;
@@ -19,10 +20,20 @@ public final class VaeConfig {
     public final double scalingFactor;
     public final double shiftFactor;
     public final boolean midBlockAddAttention;
+    public final boolean useQuantConv;
     public final boolean usePostQuantConv;
 
+    /** As the full constructor with as many image channels in as out, and quant_conv present with post_quant_conv. */
     public VaeConfig(int outChannels, int latentChannels, int[] blockOutChannels, int layersPerBlock, int normNumGroups,
             double scalingFactor, double shiftFactor, boolean midBlockAddAttention, boolean usePostQuantConv) {
+        this(outChannels, outChannels, latentChannels, blockOutChannels, layersPerBlock, normNumGroups, scalingFactor,
+                shiftFactor, midBlockAddAttention, usePostQuantConv, usePostQuantConv);
+    }
+
+    public VaeConfig(int inChannels, int outChannels, int latentChannels, int[] blockOutChannels, int layersPerBlock,
+            int normNumGroups, double scalingFactor, double shiftFactor, boolean midBlockAddAttention, boolean useQuantConv,
+            boolean usePostQuantConv) {
+        this.inChannels = inChannels;
         this.outChannels = outChannels;
         this.latentChannels = latentChannels;
         this.blockOutChannels = blockOutChannels.clone();
@@ -31,6 +42,7 @@ public final class VaeConfig {
         this.scalingFactor = scalingFactor;
         this.shiftFactor = shiftFactor;
         this.midBlockAddAttention = midBlockAddAttention;
+        this.useQuantConv = useQuantConv;
         this.usePostQuantConv = usePostQuantConv;
     }
 
@@ -40,7 +52,7 @@ public final class VaeConfig {
     }
 
     /**
-     * A tiny decoder with FLUX's structure and its 8× upscaling (four levels), a channel change
+     * A tiny autoencoder with FLUX's structure and its 8× upscaling (four levels), a channel change
      * between levels (so one ResNet needs its 1×1 shortcut) and 8 GroupNorm groups.
      */
     public static VaeConfig tiny() {
@@ -69,10 +81,17 @@ public final class VaeConfig {
                 throw c.invalid("up block type " + t + " is not supported (UpDecoderBlock2D only)");
             }
         }
+        List<String> downBlocks = c.getStringArray("down_block_types");
+        for (String t : downBlocks) {
+            if (!t.equals("DownEncoderBlock2D")) {
+                throw c.invalid("down block type " + t + " is not supported (DownEncoderBlock2D only)");
+            }
+        }
         if (!c.getString("act_fn", "silu").equals("silu") || !c.getString("norm_type", "group").equals("group")) {
             throw c.invalid("only act_fn silu with group norms is supported");
         }
         VaeConfig v = new VaeConfig(
+                c.getInt("in_channels", 3),
                 c.getInt("out_channels", 3),
                 c.getInt("latent_channels", 4),
                 c.requireIntArray("block_out_channels"),
@@ -81,17 +100,21 @@ public final class VaeConfig {
                 c.getDouble("scaling_factor", 0.18215),
                 c.getDouble("shift_factor", 0.0), // null in SD VAEs: no shift
                 c.getBoolean("mid_block_add_attention", true),
+                c.getBoolean("use_quant_conv", true),
                 c.getBoolean("use_post_quant_conv", true));
         if (!upBlocks.isEmpty() && upBlocks.size() != v.levels()) {
             throw c.invalid("up_block_types and block_out_channels differ in length");
+        }
+        if (!downBlocks.isEmpty() && downBlocks.size() != v.levels()) {
+            throw c.invalid("down_block_types and block_out_channels differ in length");
         }
         for (int ch : v.blockOutChannels) {
             if (ch <= 0 || ch % v.normNumGroups != 0) {
                 throw c.invalid("block_out_channels " + ch + " is not a positive multiple of norm_num_groups " + v.normNumGroups);
             }
         }
-        if (v.latentChannels <= 0 || v.outChannels <= 0 || v.layersPerBlock < 1 || v.scalingFactor == 0) {
-            throw c.invalid("latent_channels, out_channels and layers_per_block must be positive, scaling_factor non-zero");
+        if (v.latentChannels <= 0 || v.inChannels <= 0 || v.outChannels <= 0 || v.layersPerBlock < 1 || v.scalingFactor == 0) {
+            throw c.invalid("latent_channels, in_channels, out_channels and layers_per_block must be positive, scaling_factor non-zero");
         }
         return v;
     }
@@ -100,7 +123,7 @@ public final class VaeConfig {
     public String toJson() {
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("_class_name", "AutoencoderKL");
-        o.put("in_channels", 3);
+        o.put("in_channels", inChannels);
         o.put("out_channels", outChannels);
         o.put("latent_channels", latentChannels);
         ArrayNode blocks = o.putArray("block_out_channels");
@@ -117,7 +140,7 @@ public final class VaeConfig {
         o.put("scaling_factor", scalingFactor);
         o.put("shift_factor", shiftFactor);
         o.put("mid_block_add_attention", midBlockAddAttention);
-        o.put("use_quant_conv", usePostQuantConv);
+        o.put("use_quant_conv", useQuantConv);
         o.put("use_post_quant_conv", usePostQuantConv);
         o.put("force_upcast", true);
         o.put("sample_size", 1024);

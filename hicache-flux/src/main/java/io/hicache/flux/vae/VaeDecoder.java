@@ -1,8 +1,9 @@
 package io.hicache.flux.vae;
 
+import static io.hicache.flux.vae.VaeBlocks.conv;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.hicache.core.nn.Layers;
 import io.hicache.core.nn.ParameterSpec;
 import io.hicache.core.nn.Parameters;
 import io.hicache.core.nn.Scopes;
@@ -27,13 +28,12 @@ import java.util.Arrays;
  * alive at a time (at 1024² one activation is 128×1024×1024 values).
  */
 public final class VaeDecoder implements AutoCloseable {
-    static final double EPS = 1e-6;
-
     private final VaeConfig config;
     private final TensorType dtype;
     private final Parameters params;
     private final Parameters decoder;
     private final Kernels kernels;
+    private final VaeBlocks blocks;
 
     private VaeDecoder(VaeConfig config, TensorType dtype, Parameters params) {
         this.config = config;
@@ -41,6 +41,7 @@ public final class VaeDecoder implements AutoCloseable {
         this.params = params;
         this.decoder = params.scope("decoder.");
         this.kernels = Kernels.on(params.manager().getDevice());
+        this.blocks = new VaeBlocks(config, kernels);
     }
 
     /** Loads {@code vae/}: config.json plus diffusers' diffusion_pytorch_model.safetensors. */
@@ -94,21 +95,12 @@ public final class VaeDecoder implements AutoCloseable {
             s.conv2d("post_quant_conv", c.latentChannels, c.latentChannels, 1, true);
         }
         s.conv2d("decoder.conv_in", top, c.latentChannels, 3, true);
-        resnetSpec(s, "decoder.mid_block.resnets.0", top, top);
-        if (c.midBlockAddAttention) {
-            String a = "decoder.mid_block.attentions.0.";
-            s.norm(a + "group_norm", top, true)
-                    .linear(a + "to_q", top, top, true)
-                    .linear(a + "to_k", top, top, true)
-                    .linear(a + "to_v", top, top, true)
-                    .linear(a + "to_out.0", top, top, true);
-        }
-        resnetSpec(s, "decoder.mid_block.resnets.1", top, top);
+        VaeBlocks.midBlockSpec(s, "decoder", top, c.midBlockAddAttention);
         int previous = top;
         for (int i = 0; i < levels; i++) {
             int out = ch[levels - 1 - i]; // up blocks run from the widest level down
             for (int j = 0; j <= c.layersPerBlock; j++) {
-                resnetSpec(s, "decoder.up_blocks." + i + ".resnets." + j, j == 0 ? previous : out, out);
+                VaeBlocks.resnetSpec(s, "decoder.up_blocks." + i + ".resnets." + j, j == 0 ? previous : out, out);
             }
             if (i < levels - 1) {
                 s.conv2d("decoder.up_blocks." + i + ".upsamplers.0.conv", out, out, 3, true);
@@ -116,16 +108,6 @@ public final class VaeDecoder implements AutoCloseable {
             previous = out;
         }
         return s.norm("decoder.conv_norm_out", ch[0], true).conv2d("decoder.conv_out", c.outChannels, ch[0], 3, true);
-    }
-
-    private static void resnetSpec(ParameterSpec s, String prefix, int in, int out) {
-        s.norm(prefix + ".norm1", in, true)
-                .conv2d(prefix + ".conv1", out, in, 3, true)
-                .norm(prefix + ".norm2", out, true)
-                .conv2d(prefix + ".conv2", out, out, 3, true);
-        if (in != out) {
-            s.conv2d(prefix + ".conv_shortcut", out, in, 1, true);
-        }
     }
 
     public VaeConfig config() {
@@ -158,11 +140,7 @@ public final class VaeDecoder implements AutoCloseable {
                 z = conv(z, params, "post_quant_conv", 0);
             }
             NDArray x = conv(z, decoder, "conv_in", 1);
-            x = Scopes.step(x, h -> resnet("mid_block.resnets.0.", h));
-            if (config.midBlockAddAttention) {
-                x = Scopes.step(x, this::attention);
-            }
-            x = Scopes.step(x, h -> resnet("mid_block.resnets.1.", h));
+            x = blocks.midBlock(decoder, x);
             for (int i = 0; i < config.levels(); i++) {
                 for (int j = 0; j <= config.layersPerBlock; j++) {
                     String prefix = "up_blocks." + i + ".resnets." + j + ".";
@@ -173,18 +151,14 @@ public final class VaeDecoder implements AutoCloseable {
                     x = Scopes.step(x, h -> upsample(prefix, h));
                 }
             }
-            x = Scopes.step(x, h -> conv(kernels.silu(norm(h, decoder, "conv_norm_out")), decoder, "conv_out", 1));
+            x = Scopes.step(x, h -> blocks.out(decoder, h));
             return Precision.toFloat32(x).clip(-1, 1);
         });
     }
 
-    /** ResNet block: conv2(SiLU(GN2(conv1(SiLU(GN1(x)))))) plus x (through a 1×1 conv when channels change). */
+    /** The decoder's ResNet block at {@code prefix} (e.g. {@code up_blocks.0.resnets.1.}). */
     NDArray resnet(String prefix, NDArray x) {
-        Parameters p = decoder.scope(prefix);
-        NDArray h = conv(kernels.silu(norm(x, p, "norm1")), p, "conv1", 1);
-        h = conv(kernels.silu(norm(h, p, "norm2")), p, "conv2", 1);
-        NDArray shortcut = p.find("conv_shortcut.weight") == null ? x : conv(x, p, "conv_shortcut", 0);
-        return shortcut.add(h);
+        return blocks.resnet(decoder.scope(prefix), x);
     }
 
     /** Nearest-neighbour 2× upsampling, then a 3×3 convolution. */
@@ -192,25 +166,9 @@ public final class VaeDecoder implements AutoCloseable {
         return conv(kernels.upsampleNearest2x(x), decoder.scope(prefix), "conv", 1);
     }
 
-    /** Mid-block attention: one head over all h·w pixels, Linear q/k/v/out, scale 1/√C, residual. */
+    /** The decoder's mid-block attention. */
     NDArray attention(NDArray x) {
-        Parameters p = decoder.scope("mid_block.attentions.0.");
-        long b = x.getShape().get(0);
-        long c = x.getShape().get(1);
-        long h = x.getShape().get(2);
-        long w = x.getShape().get(3);
-        NDArray t = norm(x, p, "group_norm").reshape(b, c, h * w).transpose(0, 2, 1);
-        NDArray o = kernels.sdpa(Layers.linear(t, p, "to_q"), Layers.linear(t, p, "to_k"), Layers.linear(t, p, "to_v"),
-                1 / Math.sqrt(c));
-        return x.add(Layers.linear(o, p, "to_out.0").transpose(0, 2, 1).reshape(b, c, h, w));
-    }
-
-    private NDArray norm(NDArray x, Parameters p, String name) {
-        return kernels.groupNorm(x, config.normNumGroups, p.get(name + ".weight"), p.get(name + ".bias"), EPS);
-    }
-
-    private static NDArray conv(NDArray x, Parameters p, String name, int padding) {
-        return Layers.conv2d(x, p, name, padding);
+        return blocks.attention(decoder.scope("mid_block.attentions.0."), x);
     }
 
     @Override

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.convolutional.Conv2d;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.testing.TensorAssert;
@@ -54,85 +53,12 @@ class VaeDecoderTest {
         return t == TensorType.BF16 ? BF16_TOL : F32_TOL;
     }
 
-    /** Float64 reference of the decoder, reading weights with diffusers names from a checkpoint. */
-    static final class Ref {
-        final WeightStore w;
-        final VaeConfig c;
-        final TensorType dtype;
-        final NDManager m;
-
-        Ref(WeightStore w, VaeConfig c, TensorType dtype, NDManager m) {
-            this.w = w;
-            this.c = c;
-            this.dtype = dtype;
-            this.m = m;
-        }
-
-        NDArray p(String name) throws IOException {
-            return Reference.weight(w, name, dtype, m);
-        }
-
-        NDArray conv(NDArray x, String name, int padding) throws IOException {
-            return Conv2d.conv2d(x, p(name + ".weight"), p(name + ".bias"), new Shape(1, 1), new Shape(padding, padding))
-                    .singletonOrThrow();
-        }
-
-        NDArray gn(NDArray x, String name) throws IOException {
-            return Reference.groupNorm(x, c.normNumGroups, p(name + ".weight"), p(name + ".bias"), 1e-6);
-        }
-
-        NDArray resnet(String prefix, NDArray x) throws IOException {
-            NDArray h = conv(Reference.silu(gn(x, prefix + "norm1")), prefix + "conv1", 1);
-            h = conv(Reference.silu(gn(h, prefix + "norm2")), prefix + "conv2", 1);
-            NDArray shortcut = w.contains(prefix + "conv_shortcut.weight") ? conv(x, prefix + "conv_shortcut", 0) : x;
-            return shortcut.add(h);
-        }
-
-        NDArray attention(NDArray x) throws IOException {
-            String a = "decoder.mid_block.attentions.0.";
-            Shape s = x.getShape();
-            NDArray t = gn(x, a + "group_norm").reshape(s.get(0), s.get(1), -1).transpose(0, 2, 1);
-            NDArray q = Reference.linear(t, p(a + "to_q.weight"), p(a + "to_q.bias"));
-            NDArray k = Reference.linear(t, p(a + "to_k.weight"), p(a + "to_k.bias"));
-            NDArray v = Reference.linear(t, p(a + "to_v.weight"), p(a + "to_v.bias"));
-            NDArray o = Reference.linear(Reference.attention(q, k, v, null, 1 / Math.sqrt(s.get(1))),
-                    p(a + "to_out.0.weight"), p(a + "to_out.0.bias"));
-            return x.add(o.transpose(0, 2, 1).reshape(s));
-        }
-
-        NDArray upsample(String prefix, NDArray x) throws IOException {
-            return conv(x.repeat(2, 2).repeat(3, 2), prefix + "conv", 1); // each pixel becomes a 2×2 square
-        }
-
-        NDArray decode(NDArray latents) throws IOException {
-            NDArray z = latents.div(c.scalingFactor).add(c.shiftFactor);
-            if (c.usePostQuantConv) {
-                z = conv(z, "post_quant_conv", 0);
-            }
-            NDArray x = conv(z, "decoder.conv_in", 1);
-            x = resnet("decoder.mid_block.resnets.0.", x);
-            if (c.midBlockAddAttention) {
-                x = attention(x);
-            }
-            x = resnet("decoder.mid_block.resnets.1.", x);
-            for (int i = 0; i < c.levels(); i++) {
-                for (int j = 0; j <= c.layersPerBlock; j++) {
-                    x = resnet("decoder.up_blocks." + i + ".resnets." + j + ".", x);
-                }
-                if (i < c.levels() - 1) {
-                    x = upsample("decoder.up_blocks." + i + ".upsamplers.0.", x);
-                }
-            }
-            return conv(Reference.silu(gn(x, "decoder.conv_norm_out")), "decoder.conv_out", 1).clip(-1, 1);
-        }
-    }
-
     @ParameterizedTest
     @EnumSource(value = TensorType.class, names = {"F32", "BF16"})
     void blocksMatchTheFloat64Reference(TensorType dtype) throws IOException {
         TinyVae.write(dir, 41, TensorType.F32);
         try (VaeDecoder vae = VaeDecoder.load(dir, dtype, m); WeightStore w = WeightStore.open(dir)) {
-            Ref ref = new Ref(w, vae.config(), dtype, m);
+            VaeReference ref = new VaeReference(w, vae.config(), dtype, m);
             NDArray x = m.randomNormal(new Shape(2, 32, 5, 4));
             NDArray xm = Precision.cast(x, dtype);
             NDArray xr = Reference.rounded(x, dtype);
@@ -145,7 +71,7 @@ class VaeDecoderTest {
                 assertTrue(rel < tol, block + " " + rel);
             }
             assertArrayEquals(new long[] {2, 16, 5, 4}, vae.resnet("up_blocks.3.resnets.0.", xm).getShape().getShape());
-            double relAttn = maxRelDiff(ref.attention(xr), vae.attention(xm));
+            double relAttn = maxRelDiff(ref.attention("decoder.mid_block.attentions.0.", xr), vae.attention(xm));
             System.out.printf("VAE attention %s: max rel diff %.3g%n", dtype.displayName(), relAttn);
             assertTrue(relAttn < tol, "attention " + relAttn);
             NDArray up = vae.upsample("up_blocks.0.upsamplers.0.", xm);
@@ -174,7 +100,7 @@ class VaeDecoderTest {
             }
             assertTrue(min >= -1 && max <= 1, min + " " + max);
             assertTrue(min == -1 || max == 1, "the tiny decoder's output reaches the clamp: " + min + " " + max);
-            NDArray ref = new Ref(w, vae.config(), dtype, m).decode(Reference.rounded(latents, dtype));
+            NDArray ref = new VaeReference(w, vae.config(), dtype, m).decode(Reference.rounded(latents, dtype));
             double rel = maxRelDiff(ref, image);
             System.out.printf("VAE decode %s: max rel diff %.3g%n", dtype.displayName(), rel);
             // bf16: 17 blocks of rounded activations (each block alone stays under 2⁻⁶, see above), and the
@@ -193,7 +119,7 @@ class VaeDecoderTest {
             NDArray latents = m.randomNormal(new Shape(1, 4, 3, 3));
             NDArray image = vae.decode(latents);
             assertArrayEquals(new long[] {1, 3, 6, 6}, image.getShape().getShape());
-            NDArray ref = new Ref(w, other, TensorType.F32, m).decode(Reference.rounded(latents, TensorType.F32));
+            NDArray ref = new VaeReference(w, other, TensorType.F32, m).decode(Reference.rounded(latents, TensorType.F32));
             assertTrue(maxRelDiff(ref, image) < F32_TOL);
         }
     }
