@@ -48,7 +48,7 @@ class ReplayCommandTest {
                 "--report", report.toString());
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.out().contains("speedup 2.50x"), r.out());
-        // golden (hicache-algorithm.md §A.7.3, HiCache σ=0.5 column) at steps 3, 8, 13
+        // golden (docs/algorithm.md §8.3, HiCache σ=0.5 column) at steps 3, 8, 13
         try (SafetensorsFile f = SafetensorsFile.open(out); NDManager m = NDManager.newBaseManager()) {
             float[] p = f.tensor("predictions", m).toFloatArray();
             assertEquals(0.974203606762, p[2 * 3], 1e-5);

@@ -393,7 +393,7 @@ public final class FluxTransformer implements AutoCloseable {
     // ------------------------------------------------------------------------------------ FLOPs
 
     /**
-     * The analytic FLOPs of one full forward of one sample (model-architectures.md §8: matrix
+     * The analytic FLOPs of one full forward of one sample (docs/models.md §6: matrix
      * products only, 2·M·N·K each), by kind. For FLUX.1-dev at 1024² (4096 image and 512 text
      * tokens) the total is 74.385 TFLOP.
      */

@@ -11,7 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * An independent float64 FLUX forward written from model-architectures.md §1–§2.6 with plain DJL
+ * An independent float64 FLUX forward written from docs/models.md §1–§2.6 with plain DJL
  * ops only (no kernels, no code of the model under test): LayerNorm, RMSNorm, SiLU, tanh-GELU,
  * softmax attention and interleaved RoPE are composed here from their formulas, weights are read
  * straight from the safetensors files in float64.
@@ -153,7 +153,7 @@ final class Float64Flux {
         return o.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(2), d);
     }
 
-    /** Double block i (§2.5); returns {img, txt}. */
+    /** Double block i (docs/models.md §2.5); returns {img, txt}. */
     NDArray[] doubleBlock(int i, NDArray img, NDArray txt, NDArray temb, NDArray angles) {
         String p = "transformer_blocks." + i + ".";
         NDArray e = linear(silu(temb), p + "norm1.linear");
@@ -180,7 +180,7 @@ final class Float64Flux {
         return new NDArray[] {img2, txt2};
     }
 
-    /** Single block j (§2.6) on z = [text; image]. */
+    /** Single block j (docs/models.md §2.6) on z = [text; image]. */
     NDArray singleBlock(int j, NDArray z, NDArray temb, NDArray angles) {
         String p = "single_transformer_blocks." + j + ".";
         NDArray e = linear(silu(temb), p + "norm.linear");
@@ -200,7 +200,7 @@ final class Float64Flux {
         return linear(modulate(img, chunk(e, 1), chunk(e, 0)), "proj_out");
     }
 
-    /** The whole forward (§2.4) for one sample on a rows × cols packed grid. */
+    /** The whole forward (docs/models.md §2.4) for one sample on a rows × cols packed grid. */
     NDArray forward(NDArray packed, NDArray prompt, NDArray pooled, double t, double guidance, int rows, int cols) {
         NDArray temb = temb(t, guidance, pooled);
         NDArray angles = angles((int) prompt.getShape().get(1), rows, cols);

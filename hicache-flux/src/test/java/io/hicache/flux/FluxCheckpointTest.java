@@ -47,7 +47,7 @@ class FluxCheckpointTest {
         }
     }
 
-    /** The BFL fixture itself follows §2.8: fused rows q, k, v (, mlp) and the final layer as (shift, scale). */
+    /** The BFL fixture itself follows docs/models.md §2.8: fused rows q, k, v (, mlp) and the final layer as (shift, scale). */
     @Test
     void bflFixtureFollowsTheDocumentedLayout() throws IOException {
         Path model = writeModel(dir.resolve("model"), false);

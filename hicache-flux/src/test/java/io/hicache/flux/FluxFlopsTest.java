@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The analytic FLOP count of the real FLUX.1-dev config (no weights allocated) against the figures of
- * model-architectures.md §8.1, which are rounded to 0.001 of the unit shown; the parameter spec
- * against §9. (That the model's runtime counting equals this analytic count is checked on the tiny
+ * docs/models.md §6.3, which are rounded to 0.001 of the unit shown; the parameter spec
+ * against docs/models.md §7. (That the model's runtime counting equals this analytic count is checked on the tiny
  * model in {@link FluxCachingInvariantsTest}.)
  */
 class FluxFlopsTest {

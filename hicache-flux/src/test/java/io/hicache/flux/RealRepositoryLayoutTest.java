@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A folder laid out exactly like the black-forest-labs/FLUX.1-dev repository (model-architectures.md
+ * A folder laid out exactly like the black-forest-labs/FLUX.1-dev repository (docs/models.md
  * §2.1: the same file and folder names, the transformer in three shards and T5 in two, each with its
  * index, plus the BFL single-file transformer at the top) but holding tiny weights, loads through
  * the public API both as a diffusers folder and through {@code flux1-dev.safetensors}. This is the

@@ -24,7 +24,7 @@ import java.util.List;
  *
  * <p>BFL's reference code (which the upstream HiCache FLUX runs use, before JPEG encoding) instead
  * computes {@code trunc(127.5·(clamp(x,-1,1)+1))}: rounding against truncation, so the two differ by
- * at most one level. The project follows diffusers (model-architectures.md §2.3).
+ * at most one level. The project follows diffusers (docs/models.md §5.5).
  *
  * <p>The other way, {@link #toTensor} prepares images for the VAE encoder as diffusers'
  * {@code VaeImageProcessor.preprocess} does: float32 {@code v / 255}, then {@code 2·x − 1}.

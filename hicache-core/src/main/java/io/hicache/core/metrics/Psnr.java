@@ -4,7 +4,7 @@ import io.hicache.core.image.RgbImage;
 
 /**
  * Peak signal-to-noise ratio of two 8-bit RGB images, as the upstream evaluation computes it
- * (hicache-algorithm.md §F.1): values scaled to [0, 1], MSE over every pixel and channel,
+ * (docs/algorithm.md §9.1): values scaled to [0, 1], MSE over every pixel and channel,
  * {@code 20·log10(1/√MSE)}.
  */
 public final class Psnr {

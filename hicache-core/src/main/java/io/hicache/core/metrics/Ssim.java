@@ -5,7 +5,7 @@ import java.util.Arrays;
 
 /**
  * Mean structural similarity (Wang et al. 2004) as the upstream evaluation computes it
- * (hicache-algorithm.md §F.1): scikit-image's
+ * (docs/algorithm.md §9.2): scikit-image's
  * {@code structural_similarity(gray_a, gray_b, gaussian_weights=True, sigma=1.5,
  * use_sample_covariance=False, data_range=255)} on {@code 0.2989·R + 0.5870·G + 0.1140·B}.
  *

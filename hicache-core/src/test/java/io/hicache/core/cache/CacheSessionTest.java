@@ -51,7 +51,7 @@ class CacheSessionTest {
         return used;
     }
 
-    /** hicache-algorithm.md §A.7.2, Example B: order 1, N = 5, fe = 3, 12 steps. */
+    /** docs/algorithm.md §8.2, Example B: order 1, N = 5, fe = 3, 12 steps. */
     @Test
     void exampleB() {
         Map<Integer, Double> f = Map.of(0, 1.0, 1, 1.2, 2, 1.5, 7, 2.4);
@@ -75,7 +75,7 @@ class CacheSessionTest {
         }
     }
 
-    /** §A.7.3: the cache after each full step of Example C (orders up to 3). */
+    /** docs/algorithm.md §8.3: the cache after each full step of Example C (orders up to 3). */
     @Test
     void exampleCDerivativeStacks() {
         CacheConfig c = CacheConfig.of(CacheMode.TAYLOR).withInterval(4).withMaxOrder(3).withFirstEnhance(3);

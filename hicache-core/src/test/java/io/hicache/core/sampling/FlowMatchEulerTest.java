@@ -16,15 +16,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Sigma schedules against the worked values of model-architectures.md §1.4 (6 decimals) and the
- * BFL golden schedule of hicache-algorithm.md §D (float64 values; the reference computes in fp32).
+ * Sigma schedules against the worked values of docs/models.md §1.5 (6 decimals) and the
+ * BFL golden schedule of docs/models.md §1.5 (float64 values; the reference computes in fp32).
  */
 class FlowMatchEulerTest {
     /** FLUX.1-dev scheduler/scheduler_config.json. */
     static final String FLUX_DEV = "{\"_class_name\": \"FlowMatchEulerDiscreteScheduler\", \"_diffusers_version\": \"0.30.0.dev0\","
             + " \"base_image_seq_len\": 256, \"base_shift\": 0.5, \"max_image_seq_len\": 4096, \"max_shift\": 1.15,"
             + " \"num_train_timesteps\": 1000, \"shift\": 3.0, \"use_dynamic_shifting\": true}";
-    /** Qwen-Image scheduler/scheduler_config.json (as tabulated in §1.4). */
+    /** Qwen-Image scheduler/scheduler_config.json (as tabulated in docs/models.md §1.5). */
     static final String QWEN_IMAGE = "{\"base_image_seq_len\": 256, \"base_shift\": 0.5, \"invert_sigmas\": false,"
             + " \"max_image_seq_len\": 8192, \"max_shift\": 0.9, \"num_train_timesteps\": 1000, \"shift\": 1.0,"
             + " \"shift_terminal\": 0.02, \"stochastic_sampling\": false, \"time_shift_type\": \"exponential\","

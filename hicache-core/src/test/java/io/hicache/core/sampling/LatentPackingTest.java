@@ -14,7 +14,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Packing of an arange latent checked against §1.5's index formula, element by element. */
+/** Packing of an arange latent checked against the index formula of docs/models.md §1.6, element by element. */
 class LatentPackingTest {
     NDManager m;
 

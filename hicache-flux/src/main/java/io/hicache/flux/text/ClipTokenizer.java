@@ -22,7 +22,7 @@ import java.util.List;
  * <p>FLUX ships only {@code vocab.json} + {@code merges.txt}. Without a {@code tokenizer.json} the
  * equivalent document is assembled in memory the way transformers' {@code CLIPConverter} builds the
  * fast tokenizer; it matches the slow tokenizer on ordinary prompts and differs only on adjacent CJK
- * characters and control characters (see docs/model-architectures.md §2.11).
+ * characters and control characters (see docs/models.md §4.4).
  */
 public final class ClipTokenizer implements AutoCloseable {
     public static final int MAX_LENGTH = 77;

@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 
 /**
  * BFL's {@code ae.safetensors} (the LDM autoencoder naming) seen with diffusers' decoder names
- * (docs/model-architectures.md §2.9): LDM counts up levels from the narrowest, so {@code up.k} is
+ * (docs/models.md §5.4): LDM counts up levels from the narrowest, so {@code up.k} is
  * diffusers' {@code up_blocks.(levels − 1 − k)}; the mid-block attention uses 1×1 convolutions whose
  * [C, C, 1, 1] kernels are the Linear weights [C, C]; {@code nin_shortcut} is {@code conv_shortcut}.
  */

@@ -11,7 +11,7 @@ import java.io.IOException;
 
 /**
  * Independent float64 compositions of the layers the models use, from plain DJL arithmetic only
- * (no kernels, no fused ops), written from the equations in docs/model-architectures.md.
+ * (no kernels, no fused ops), written from the equations in docs/models.md.
  */
 public final class Reference {
     private Reference() {}

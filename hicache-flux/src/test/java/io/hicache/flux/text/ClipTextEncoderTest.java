@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** The CLIP text tower against an independent float64 composition (§2.11) and its causal/pooling rules. */
+/** The CLIP text tower against an independent float64 composition (docs/models.md §4.2) and its causal/pooling rules. */
 class ClipTextEncoderTest {
     static final double F32_TOL = 1e-5;
     static final double BF16_TOL = 1.0 / 64;
@@ -235,7 +235,7 @@ class ClipTextEncoderTest {
         ClipTextConfig c = ClipTextConfig.read(dir);
         assertEquals(768, c.hiddenSize);
         assertEquals(ClipTextConfig.Activation.QUICK_GELU, c.activation);
-        // 196 tensors and 123,060,480 parameters, as in the doc's table (§9)
+        // 196 tensors and 123,060,480 parameters, as in the table of docs/models.md §7
         assertEquals(196, ClipTextEncoder.spec(c).size());
         assertEquals(123_060_480L, ClipTextEncoder.spec(c).count());
         Files.writeString(dir.resolve("config.json"), ClipTextConfig.large().toJson().replace("quick_gelu", "relu"));

@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The T5 encoder against hand-computed position buckets and an independent float64 composition of
- * the T5 v1.1 equations (docs/model-architectures.md §2.10), on the tiny checkpoint.
+ * the T5 v1.1 equations (docs/models.md §3.2), on the tiny checkpoint.
  */
 class T5EncoderTest {
     /** Max error relative to the output's scale: float32 rounding only. */
@@ -340,7 +340,7 @@ class T5EncoderTest {
         assertEquals(24, c.numLayers);
         assertEquals(32128, c.vocabSize);
         assertEquals(1e-6, c.layerNormEpsilon);
-        // 219 tensors and 4,762,310,656 parameters, as in the doc's table (§9)
+        // 219 tensors and 4,762,310,656 parameters, as in the table of docs/models.md §7
         assertEquals(219, T5Encoder.spec(c).size());
         assertEquals(4_762_310_656L, T5Encoder.spec(c).count());
         Files.writeString(dir.resolve("config.json"), T5Config.xxl().toJson().replace("gated-gelu", "relu"));

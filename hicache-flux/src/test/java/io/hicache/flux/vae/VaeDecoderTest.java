@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** The VAE decoder's blocks and the whole decode against float64 compositions of §2.9. */
+/** The VAE decoder's blocks and the whole decode against float64 compositions of docs/models.md §5.2. */
 class VaeDecoderTest {
     static final double F32_TOL = 1e-5;
     static final double BF16_TOL = 1.0 / 64;
@@ -165,7 +165,7 @@ class VaeDecoderTest {
         assertTrue(noConfig.getMessage().contains("config.json"), noConfig.getMessage());
     }
 
-    /** The LDM (BFL ae.safetensors) name of a diffusers decoder tensor, by the rules of §2.9. */
+    /** The LDM (BFL ae.safetensors) name of a diffusers decoder tensor, by the rules of docs/models.md §5.4. */
     static String ldmName(String diffusers, int levels) {
         String n = diffusers.replace("decoder.mid_block.resnets.0.", "decoder.mid.block_1.")
                 .replace("decoder.mid_block.resnets.1.", "decoder.mid.block_2.")
@@ -215,7 +215,7 @@ class VaeDecoderTest {
 
     @Test
     void fluxConfigHasTheDocumentedDecoder() throws IOException {
-        // decoder alone: 138 tensors, 49,545,475 parameters (§2.9, §9)
+        // decoder alone: 138 tensors, 49,545,475 parameters (docs/models.md §5.3, §7)
         assertEquals(138, VaeDecoder.spec(VaeConfig.flux1()).size());
         assertEquals(49_545_475L, VaeDecoder.spec(VaeConfig.flux1()).count());
         Files.writeString(dir.resolve("config.json"), VaeConfig.flux1().toJson());

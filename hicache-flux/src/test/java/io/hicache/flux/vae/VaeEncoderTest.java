@@ -158,7 +158,7 @@ class VaeEncoderTest {
 
     @Test
     void fluxConfigHasTheDocumentedEncoder() {
-        // encoder + decoder: 244 tensors, 83,819,683 parameters; the decoder alone 138 and 49,545,475 (§2.9, §9)
+        // encoder + decoder: 244 tensors, 83,819,683 parameters; the decoder alone 138 and 49,545,475 (docs/models.md §5.6, §7)
         assertEquals(244 - 138, VaeEncoder.spec(VaeConfig.flux1()).size());
         assertEquals(83_819_683L - 49_545_475L, VaeEncoder.spec(VaeConfig.flux1()).count());
         assertArrayEquals(new long[] {32, 512, 3, 3}, VaeEncoder.spec(VaeConfig.flux1()).shapes().get("encoder.conv_out.weight"));

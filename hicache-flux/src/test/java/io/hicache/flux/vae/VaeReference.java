@@ -11,7 +11,7 @@ import io.hicache.flux.testing.Reference;
 import java.io.IOException;
 
 /**
- * Float64 reference of FLUX's AutoencoderKL (docs/model-architectures.md §2.9, diffusers' Encoder and
+ * Float64 reference of FLUX's AutoencoderKL (docs/models.md §5, diffusers' Encoder and
  * Decoder), reading weights with diffusers names from a checkpoint, rounded to {@code dtype} first.
  */
 final class VaeReference {
