@@ -45,6 +45,13 @@ public final class DenoisingLoop {
             List<String> branches) {}
 
     /**
+     * A finished generation as a model hands it to the pipeline.
+     *
+     * @param latents the final unpacked latents, float32
+     */
+    public record Outcome(NDArray latents, CacheStats cache, Map<FlopCounter.Kind, Long> flops, List<StepRecord> steps) {}
+
+    /**
      * What to run.
      *
      * @param sigmas the sampler's steps + 1 sigmas (last 0)
