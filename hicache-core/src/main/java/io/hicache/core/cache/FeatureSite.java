@@ -26,16 +26,35 @@ final class FeatureSite {
         return stack == null ? 0 : TensorBytes.of(stack);
     }
 
+    /** The stack itself (tests: it must stay the same tensor across in-place updates). */
+    NDArray stack() {
+        return stack;
+    }
+
     /** A view of D^1 (orders ≥ 2); the caller closes it. */
     NDArray firstDerivative() {
         return stack.get(1);
     }
 
+    /** Gives a work buffer (float32, or float64 for float64 features) of at least {@code elements}. */
+    @FunctionalInterface
+    interface Scratch {
+        NDArray atLeast(NDArray feature, long elements);
+    }
+
     /**
      * Replaces the stack by the update of {@code feature} ({@code produced} new orders over step
-     * distance {@code distance}). The feature is copied; the caller keeps ownership of it.
+     * distance {@code distance}). The feature is copied; the caller keeps ownership of it. When the
+     * number of orders stays the same (every full step after the warm-up) the update is written into
+     * the stack's own storage through {@code scratch}, so a full step allocates nothing.
      */
-    void record(NDArray feature, int produced, int distance) {
+    void record(NDArray feature, int produced, int distance, Scratch scratch) {
+        if (stack != null && produced + 1 == orders) {
+            double[][] a = DerivativeUpdate.matrix(orders, produced, distance);
+            long elements = (2L * orders + 1) * feature.getShape().size();
+            Kernels.of(feature).derivativeUpdateInPlace(feature, stack, a, scratch.atLeast(feature, elements));
+            return;
+        }
         NDArray next;
         if (stack == null) {
             try (NDArray view = feature.expandDims(0)) {

@@ -262,6 +262,22 @@ public final class Kernels {
         }
     }
 
+    /**
+     * As {@link #derivativeUpdate} with as many rows out as the stack has, written back into
+     * {@code stack} in place: [f; stack] is gathered into {@code scratch} (float32, or float64 for
+     * float64 features; at least 2·(rows + 1)·numel(f) elements), multiplied there and copied back,
+     * so no tensor is allocated. The same product as {@link #derivativeUpdate}, so the same bits.
+     */
+    public void derivativeUpdateInPlace(NDArray f, NDArray stack, double[][] a, NDArray scratch) {
+        double[] flat = new double[a.length * a[0].length];
+        for (int i = 0; i < a.length; i++) {
+            System.arraycopy(a[i], 0, flat, i * a[0].length, a[0].length);
+        }
+        try (NDArray m = scratch.getManager().create(flat, new ai.djl.ndarray.types.Shape(a.length, a[0].length))) {
+            call("derivative_update_into", IValue::toLong, f, stack, m, scratch);
+        }
+    }
+
     /** Mean over all leading axes of the L2 norm over the last axis, in fp32. */
     public double tokenNormMean(NDArray x) {
         return scalar("token_norm_mean", x);

@@ -11,12 +11,15 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.hicache.core.runtime.Kernels;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class CacheSessionTest {
     NDManager m;
@@ -160,6 +163,39 @@ class CacheSessionTest {
             assertEquals(0, s.bytesHeld());
             assertEquals(0, s.siteCount());
             assertEquals(5, s.stats().fullSiteEvaluations());
+        }
+    }
+
+    /**
+     * After the warm-up a full step keeps the number of orders, and the update is written into the
+     * site's own storage: the same tensor, with the bits of the allocating update.
+     */
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "BF16", "F64"})
+    void steadyStateUpdatesAreInPlaceAndEqualTheAllocatingUpdate(TensorType dtype) {
+        try (NDManager scope = m.newSubManager()) {
+            FeatureSite site = new FeatureSite(scope);
+            NDArray[] scratch = {null};
+            FeatureSite.Scratch provider = (f, n) -> {
+                if (scratch[0] == null || scratch[0].size() < n) {
+                    scratch[0] = scope.create(new Shape(n), dtype == TensorType.F64 ? DataType.FLOAT64 : DataType.FLOAT32);
+                }
+                return scratch[0];
+            };
+            java.util.function.IntFunction<NDArray> feature = t -> Precision.cast(
+                    scope.randomNormal(new Shape(3, 5)).add(t), dtype);
+            site.record(feature.apply(0), 0, 0, provider);
+            site.record(feature.apply(1), 1, 2, provider);
+            site.record(feature.apply(2), 2, 2, provider);
+            assertEquals(3, site.orders());
+            for (int t = 3; t < 7; t++) {
+                NDArray before = site.stack();
+                NDArray f = feature.apply(t);
+                NDArray expected = Kernels.of(f).derivativeUpdate(f, before, DerivativeUpdate.matrix(3, 2, 3), scope);
+                site.record(f, 2, 3, provider);
+                assertSame(before, site.stack(), "step " + t + " updates in place");
+                io.hicache.core.testing.TensorAssert.assertBitEqual(expected, site.stack(), dtype + " step " + t);
+            }
         }
     }
 
