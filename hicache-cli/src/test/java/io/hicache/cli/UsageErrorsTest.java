@@ -4,7 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.hicache.core.runtime.TensorType;
+import io.hicache.core.weights.SafetensorsWriter;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,6 +67,22 @@ class UsageErrorsTest {
         expectErrorWithoutOutput("--prompt is empty", "--prompt", "  ");
     }
 
+    /** Issue 10, defect 2: text that no image can carry is refused up front, with the file and line. */
+    @Test
+    void controlCharactersInPrompts() throws IOException {
+        Path nul = Files.writeString(dir.resolve("nul.txt"), "a cat\nb\0d\n");
+        expectErrorWithoutOutput("prompt file " + nul + " line 2 contains the control character U+0000 (NUL): "
+                + "prompts must be UTF-8 text (is it UTF-16?)", "--prompt-file", nul.toString());
+        Path utf16 = Files.write(dir.resolve("utf16.txt"), "a cat\na dog\n".getBytes(StandardCharsets.UTF_16LE));
+        expectErrorWithoutOutput("prompt file " + utf16 + " line 1 contains the control character U+0000 (NUL)",
+                "--prompt-file", utf16.toString());
+        Path tsv = Files.writeString(dir.resolve("p.tsv"), "Prompt\tCategory\nok\tx\nbell\u0007\ty\n");
+        expectErrorWithoutOutput("prompt file " + tsv + " line 3 contains the control character U+0007: prompts must be "
+                + "plain text", "--prompt-file", tsv.toString());
+        expectErrorWithoutOutput("--prompt contains the control character U+001B", "--prompt", "red \u001b[31m");
+        expectErrorWithoutOutput("--negative-prompt contains the control character U+0000", "--negative-prompt", "a\0");
+    }
+
     @Test
     void gpuLists() {
         // --gpus and --device exclude each other, so these runs leave --device out
@@ -97,6 +118,8 @@ class UsageErrorsTest {
         expectErrorWithoutOutput("--steps must be >= 1, got 0", "--steps", "0");
         expectErrorWithoutOutput("--width must be a positive multiple of 16, got 100", "--width", "100");
         expectErrorWithoutOutput("--height must be a positive multiple of 16, got 0", "--height", "0");
+        expectErrorWithoutOutput("--width 100000 is too large: at most 8192 pixels", "--width", "100000");
+        expectErrorWithoutOutput("--height 8208 is too large: at most 8192 pixels", "--height", "8208");
         expectErrorWithoutOutput("--guidance must be a finite number >= 0, got -1.0", "--guidance", "-1");
         expectErrorWithoutOutput("--guidance must be a finite number >= 0, got NaN", "--guidance", "NaN");
         expectErrorWithoutOutput("--seed must be >= 0, got -1", "--seed", "-1");
@@ -130,6 +153,37 @@ class UsageErrorsTest {
                 "--model-path", dir.resolve("nowhere").toString());
         Files.delete(model.resolve("transformer.bin"));
         expectErrorWithoutOutput("fake model " + model + " has no transformer.bin (needed for transformer)");
+    }
+
+    /** Issue 10, defect 5: embeddings and noise that do not fit the model are refused before it loads. */
+    @Test
+    void embeddingsAndNoiseOfTheWrongShape() throws IOException {
+        Path narrow = dir.resolve("narrow.safetensors");
+        new SafetensorsWriter().add("prompt_embeds", TensorType.F32, new long[] {2, 2, 7}, floats(28))
+                .add("pooled_prompt_embeds", TensorType.F32, new long[] {2, 3}, floats(6)).write(narrow);
+        expectErrorWithoutOutput("--prompt-embeds: prompt_embeds of " + narrow + " are 7 wide [2, 2, 7], but the model "
+                + model + " takes 8", "--prompt-embeds", narrow.toString());
+        Path unpooled = dir.resolve("unpooled.safetensors");
+        new SafetensorsWriter().add("prompt_embeds", TensorType.F32, new long[] {2, 2, 8}, floats(32)).write(unpooled);
+        expectErrorWithoutOutput("--prompt-embeds: " + unpooled + " has no pooled_prompt_embeds, which the model " + model
+                + " needs ([B, 3])", "--prompt-embeds", unpooled.toString());
+        Path pooled5 = dir.resolve("pooled5.safetensors");
+        new SafetensorsWriter().add("prompt_embeds", TensorType.F32, new long[] {2, 2, 8}, floats(32))
+                .add("pooled_prompt_embeds", TensorType.F32, new long[] {2, 5}, floats(10)).write(pooled5);
+        expectErrorWithoutOutput("--prompt-embeds: pooled_prompt_embeds of " + pooled5 + " are 5 wide [2, 5]",
+                "--prompt-embeds", pooled5.toString());
+        expectErrorWithoutOutput("--prompt-embeds: " + dir + " is a directory", "--prompt-embeds", dir.toString());
+
+        Path noise = dir.resolve("noise.safetensors");
+        new SafetensorsWriter().add("latents", TensorType.F32, new long[] {2, 16, 4, 4}, floats(512)).write(noise);
+        expectErrorWithoutOutput("--init-noise: " + noise + " holds latents with 16 channels ([2, 16, 4, 4]), but the "
+                + "model's have 4", "--init-noise", noise.toString());
+        expectErrorWithoutOutput("--init-noise: " + noise + " holds latents of 32x32 images ([2, 16, 4, 4]), but this "
+                + "run makes 64x32", "--init-noise", noise.toString(), "--width", "64");
+    }
+
+    static ByteBuffer floats(int n) {
+        return ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     @Test
