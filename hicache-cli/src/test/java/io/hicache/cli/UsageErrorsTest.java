@@ -83,6 +83,52 @@ class UsageErrorsTest {
         expectErrorWithoutOutput("--negative-prompt contains the control character U+0000", "--negative-prompt", "a\0");
     }
 
+    /** Issue 10, defect 9: an empty path (an unset variable in a script) is not the current directory. */
+    @Test
+    void emptyPathsAreRefused() {
+        for (String option : new String[] {"--output-dir", "--model-path", "--prompt-file", "--prompt-embeds",
+            "--init-noise"}) {
+            expectErrorWithoutOutput("hicache: Invalid value for option '" + option + "': the path is empty (see --help)",
+                    option, "");
+        }
+        expectErrorWithoutOutput("Invalid value for option '--output-dir': the path is empty", "--output_dir", " ");
+        for (String[] sub : new String[][] {
+            {"encode-prompts", "--prompt", "x", "--output", ""},
+            {"encode-prompts", "--prompt", "x", "--output", "E.safetensors", "--model-path", ""},
+            {"bench", "--prompt", "x", "--output-dir", ""},
+            {"replay", "--trajectory", ""},
+            {"init-tiny", "flux", ""},
+        }) {
+            CliRun r = CliRun.of(sub);
+            assertEquals(2, r.exitCode(), r.err());
+            assertTrue(r.err().startsWith("hicache: Invalid value for "), r.err());
+            assertTrue(r.err().strip().endsWith("the path is empty (see hicache " + sub[0] + " --help)"), r.err());
+        }
+    }
+
+    /** Issue 10, defect 16: every command's errors start with "hicache:", say what is wrong and name the path. */
+    @Test
+    void subcommandErrorsSayHicacheWhatAndWhere() throws IOException {
+        CliRun missing = CliRun.of("replay");
+        assertEquals(2, missing.exitCode());
+        assertEquals("hicache: Missing required option: '--trajectory=FILE' (see hicache replay --help)",
+                missing.err().strip());
+        CliRun tiny = CliRun.of("init-tiny");
+        assertTrue(tiny.err().startsWith("hicache: Missing required parameters: 'BACKEND', 'DIR'"), tiny.err());
+
+        CliRun trajectory = CliRun.of("replay", "--trajectory", dir.toString());
+        assertEquals(2, trajectory.exitCode());
+        assertEquals("hicache: --trajectory: " + dir + " is a directory, not a file", trajectory.err().strip());
+        Path file = Files.writeString(dir.resolve("a-file"), "x");
+        CliRun bench = CliRun.of("bench", "--prompt", "x", "--output-dir", file.toString());
+        assertEquals(2, bench.exitCode());
+        assertEquals("hicache: --output-dir: " + file + " exists and is not a directory", bench.err().strip());
+        CliRun scale = CliRun.of("bench", "--prompt", "x", "--intervals", "0", "--output-dir", out.toString());
+        assertEquals("hicache: --intervals must be >= 1, got 0", scale.err().strip());
+        CliRun order = CliRun.of("replay", "--trajectory", file.toString(), "--first-enhance", "0");
+        assertEquals("hicache: --first-enhance must be >= 1, got 0", order.err().strip());
+    }
+
     @Test
     void gpuLists() {
         // --gpus and --device exclude each other, so these runs leave --device out
@@ -138,9 +184,13 @@ class UsageErrorsTest {
     void namesOfThings() {
         expectErrorWithoutOutput("unknown backend 'nope': available are fake", "--backend", "nope");
         expectErrorWithoutOutput("unknown cache mode 'ToCa': use one of original, FORA, Taylor", "--mode", "ToCa");
-        expectErrorWithoutOutput("interval must be >= 1, got 0", "--interval", "0");
-        expectErrorWithoutOutput("hicache scale σ must be in (0, 4.0], got 0.0", "--hicache-scale", "0");
-        expectErrorWithoutOutput("analytic quantile must be in (0, 1), got 1.5", "--analytic-sigma-q-quantile", "1.5");
+        // the options' own names (issue 10, defect 16)
+        expectErrorWithoutOutput("hicache: --interval must be >= 1, got 0", "--interval", "0");
+        expectErrorWithoutOutput("hicache: --first-enhance must be >= 1, got 0", "--first-enhance", "0");
+        expectErrorWithoutOutput("hicache: --max-order must be in 0..8, got 9", "--max-order", "9");
+        expectErrorWithoutOutput("hicache: --hicache-scale must be in (0, 4.0], got 0.0", "--hicache-scale", "0");
+        expectErrorWithoutOutput("hicache: --analytic-sigma-q-quantile must be in (0, 1), got 1.5",
+                "--analytic-sigma-q-quantile", "1.5");
         expectErrorWithoutOutput("--dtype: unsupported dtype 'fp16': use float32 or bfloat16", "--dtype", "fp16");
         expectErrorWithoutOutput("--output-type 'gif': use png, latent or both", "--output-type", "gif");
         expectErrorWithoutOutput("Unknown options: '--colour', 'red' (see --help)", "--colour", "red");
