@@ -43,17 +43,31 @@ final class PathArguments {
         }
     }
 
-    /** Refuses an output file that would replace a directory. */
+    /** Refuses an output file that would replace a directory, or whose folder cannot be made. */
     static void requireWritableFile(String option, Path file) {
         if (Files.isDirectory(file)) {
             throw new UsageException(option + ": " + file + " is a directory; give a file name");
         }
+        requireFolderPossible(option, file);
     }
 
-    /** Refuses an output directory that is a file. */
+    /** Refuses an output directory that is a file, or that cannot be made because a file is in the way. */
     static void requireDirectory(String option, Path dir) {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new UsageException(option + ": " + dir + " exists and is not a directory");
+        }
+        requireFolderPossible(option, dir);
+    }
+
+    /** The nearest existing ancestor of {@code path} must be a directory, or {@code path} can never be made. */
+    private static void requireFolderPossible(String option, Path path) {
+        for (Path p = path.toAbsolutePath().getParent(); p != null; p = p.getParent()) {
+            if (Files.exists(p)) {
+                if (!Files.isDirectory(p)) {
+                    throw new UsageException(option + ": cannot make " + path + ": " + p + " is not a directory");
+                }
+                return;
+            }
         }
     }
 

@@ -123,6 +123,12 @@ class UsageErrorsTest {
         CliRun bench = CliRun.of("bench", "--prompt", "x", "--output-dir", file.toString());
         assertEquals(2, bench.exitCode());
         assertEquals("hicache: --output-dir: " + file + " exists and is not a directory", bench.err().strip());
+        CliRun below = CliRun.of("bench", "--prompt", "x", "--output-dir", file.resolve("below").toString());
+        assertEquals("hicache: --output-dir: cannot make " + file.resolve("below") + ": " + file + " is not a directory",
+                below.err().strip());
+        CliRun encode = CliRun.of("encode-prompts", "--prompt", "x", "--output", file.resolve("E.safetensors").toString());
+        assertEquals("hicache: --output: cannot make " + file.resolve("E.safetensors") + ": " + file
+                + " is not a directory", encode.err().strip());
         CliRun scale = CliRun.of("bench", "--prompt", "x", "--intervals", "0", "--output-dir", out.toString());
         assertEquals("hicache: --intervals must be >= 1, got 0", scale.err().strip());
         CliRun order = CliRun.of("replay", "--trajectory", file.toString(), "--first-enhance", "0");
