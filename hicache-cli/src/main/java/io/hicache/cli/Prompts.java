@@ -28,6 +28,8 @@ import java.util.Locale;
  *       prompt a row;
  *   <li>in both, a prompt wrapped whole in double quotes (CSV residue, as in one copy of
  *       DrawBench200) is unwrapped, {@code ""} inside becoming {@code "}.
+ *   <li>in both, control characters other than tabs are refused with the file and line (see
+ *       {@link #checkText}).
  * </ul>
  */
 final class Prompts {
