@@ -3,6 +3,7 @@ package io.hicache.cli;
 import ai.djl.Device;
 import io.hicache.core.cache.CacheMode;
 import io.hicache.core.pipeline.Backend;
+import io.hicache.core.pipeline.InputShapes;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.pipeline.PipelineSpec.Component;
 import io.hicache.core.runtime.HiCacheRuntime;
@@ -49,7 +50,13 @@ final class BatchRun {
             if (analyticGiven && config.cache().mode() != CacheMode.HICACHE_ANALYTIC) {
                 LOG.warn("the --analytic-sigma-* options only apply to --mode HiCache-Analytic; ignoring them");
             }
-            List<String> prompts = Prompts.collect(config.promptFile(), config.prompts());
+            if (config.negativePrompt() != null) {
+                Prompts.checkText(config.negativePrompt(), "--negative-prompt", true);
+            }
+            // with embeddings, their rows are the prompts; prompts given besides must match them
+            List<String> prompts = config.promptEmbeds() == null
+                    ? Prompts.collect(config.promptFile(), config.prompts())
+                    : EmbeddingsFile.prompts(config.promptEmbeds(), Prompts.given(config.promptFile(), config.prompts()));
             RunPlan plan = RunPlan.of(prompts, config.startIndex(), config.limit(), config.numImagesPerPrompt(),
                     config.seed(), config.shard());
             Backend backend = backend();
@@ -76,9 +83,11 @@ final class BatchRun {
             if (encoderSpec != null) {
                 checkModel(backend, encoderSpec);
             }
+            InputShapes shapes = config.promptEmbeds() != null || config.initNoise() != null
+                    ? inputShapes(backend, model) : null;
             try (EmbeddingsFile embeddings = config.promptEmbeds() == null ? null
-                            : EmbeddingsFile.open(config.promptEmbeds(), plan.maxPromptIndex() + 1);
-                    BatchTensorFile noise = config.initNoise() == null ? null : openInitNoise(plan);
+                            : EmbeddingsFile.open(config.promptEmbeds(), shapes, model);
+                    BatchTensorFile noise = config.initNoise() == null ? null : openInitNoise(plan, shapes);
                     OutputDir out = OutputDir.open(config.outputDir(), config.shard());
                     AutoCloseable logFile = Logging.file(out.logFile())) {
                 ImageSettings settings = new ImageSettings(backend.name(), model, dtype, config.negativePrompt(),
@@ -273,15 +282,30 @@ final class BatchRun {
         }
     }
 
-    private BatchTensorFile openInitNoise(RunPlan plan) {
+    private static InputShapes inputShapes(Backend backend, String model) {
+        try {
+            return backend.inputShapes(model);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new UsageException(Errors.oneLine(e), e);
+        }
+    }
+
+    private BatchTensorFile openInitNoise(RunPlan plan, InputShapes model) {
         BatchTensorFile noise = BatchTensorFile.open(config.initNoise(), "--init-noise", OutputFiles.LATENTS, 4,
                 plan.maxImageIndex() + 1);
         long[] shape = noise.shape();
-        if (shape[2] != config.height() / 8 || shape[3] != config.width() / 8) {
+        int scale = model.latentScale();
+        String problem = null;
+        if (shape[2] * scale != config.height() || shape[3] * scale != config.width()) {
+            problem = "latents of " + shape[3] * scale + "x" + shape[2] * scale + " images (" + Arrays.toString(shape)
+                    + "), but this run makes " + config.width() + "x" + config.height();
+        } else if (shape[1] != model.latentChannels()) {
+            problem = "latents with " + shape[1] + " channels (" + Arrays.toString(shape) + "), but the model's have "
+                    + model.latentChannels();
+        }
+        if (problem != null) {
             noise.close();
-            throw new UsageException("--init-noise: latents of " + shape[3] * 8 + "x" + shape[2] * 8 + " images ("
-                    + Arrays.toString(shape) + "), but this run makes " + config.width() + "x"
-                    + config.height());
+            throw new UsageException("--init-noise: " + config.initNoise() + " holds " + problem);
         }
         return noise;
     }

@@ -8,9 +8,11 @@ import io.hicache.core.runtime.Kernels;
 import io.hicache.core.weights.SafetensorsFile;
 import io.hicache.core.weights.TensorInfo;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * A tensor in a safetensors file whose first axis is a batch ({@code --prompt-embeds},
@@ -35,13 +37,16 @@ final class BatchTensorFile implements AutoCloseable {
      * @param option the command-line option, for messages
      */
     static BatchTensorFile open(Path path, String option, String name, int rank, int needed) {
+        if (Files.isDirectory(path)) {
+            throw new UsageException(option + ": " + path + " is a directory, not a safetensors file");
+        }
         SafetensorsFile file;
         try {
             file = SafetensorsFile.open(path);
         } catch (NoSuchFileException e) {
             throw new UsageException(option + ": no such file: " + path);
         } catch (IOException e) {
-            throw new UsageException(option + ": " + Errors.oneLine(e));
+            throw new UsageException(option + ": " + Errors.about(path, e));
         }
         try {
             if (!file.contains(name)) {
@@ -71,6 +76,11 @@ final class BatchTensorFile implements AutoCloseable {
     /** Whether the same file holds a tensor named {@code name}. */
     boolean contains(String name) {
         return file.contains(name);
+    }
+
+    /** The file's metadata entries. */
+    Map<String, String> metadata() {
+        return file.metadata();
     }
 
     long[] shape() {

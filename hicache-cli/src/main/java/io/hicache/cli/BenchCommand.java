@@ -1,7 +1,11 @@
 package io.hicache.cli;
 
 import ai.djl.Device;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.hicache.core.bench.BenchmarkPlan;
 import io.hicache.core.bench.BenchmarkReport;
@@ -18,6 +22,7 @@ import io.hicache.core.pipeline.ImagePipeline;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.util.AtomicFiles;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -113,6 +118,7 @@ public final class BenchCommand extends ToolCommand {
         list = list.subList(0, Math.min(limit, list.size()));
         List<CacheConfig> configs = configs();
         int[] gemmShape = parseGemm();
+        PathArguments.requireDirectory("--output-dir", outputDir);
         Backend b = model.backend();
         String modelPath = model.path == null ? DEFAULT_MODEL : model.path;
         Device d = model.device();
@@ -135,12 +141,37 @@ public final class BenchCommand extends ToolCommand {
         String table = table(outcome.report());
         out.print(table);
         AtomicFiles.writeString(outputDir.resolve("bench.txt"), table);
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                .registerModule(NON_FINITE_AS_NULL);
         AtomicFiles.writeString(outputDir.resolve("bench.json"), json.writeValueAsString(outcome.report()) + "\n");
         writeGrid(outcome, list, modelPath);
         writePlot(outcome.report());
         out.println("wrote bench.txt, bench.json, grid.png" + (siteErrors ? " and error_vs_step.png" : "")
                 + " to " + outputDir);
+    }
+
+    /**
+     * JSON has no infinity or NaN (Jackson would write the strings "Infinity" and "NaN"): such a value
+     * is null, e.g. the PSNR of an image identical to the original one, and the forecast-step time of
+     * a configuration that forecasts nothing (docs/cli.md).
+     */
+    static final SimpleModule NON_FINITE_AS_NULL = new SimpleModule("non-finite-as-null")
+            .addSerializer(Double.class, new NonFiniteAsNull())
+            .addSerializer(double.class, new NonFiniteAsNull());
+
+    private static final class NonFiniteAsNull extends StdSerializer<Double> {
+        NonFiniteAsNull() {
+            super(Double.class);
+        }
+
+        @Override
+        public void serialize(Double value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+            if (Double.isFinite(value)) {
+                gen.writeNumber(value);
+            } else {
+                gen.writeNull();
+            }
+        }
     }
 
     private List<CacheConfig> configs() {
@@ -162,7 +193,7 @@ public final class BenchCommand extends ToolCommand {
                 } catch (NumberFormatException e) {
                     throw new UsageException("--intervals: '" + n.trim() + "' is not a number");
                 } catch (IllegalArgumentException e) {
-                    throw new UsageException(e.getMessage());
+                    throw CacheOptionNames.usageError(e, Map.of("interval", "--intervals"));
                 }
             }
         }

@@ -14,6 +14,7 @@ import java.io.PrintWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -46,9 +47,13 @@ public final class EncodePromptsCommand extends ToolCommand {
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "The embeddings file to write.")
     Path output;
 
+    @Option(names = "--overwrite", description = "Replace --output if it exists (never the prompt file).")
+    boolean overwrite;
+
     @Override
     void run(PrintWriter out) throws Exception {
         List<String> list = prompts.collect();
+        checkOutput();
         Backend b = model.backend();
         Device d = model.device();
         PipelineSpec s = new PipelineSpec(model.path(b), d, model.dtype(d), EnumSet.of(Component.TEXT_ENCODERS));
@@ -84,6 +89,20 @@ public final class EncodePromptsCommand extends ToolCommand {
                     first.pooled() == null ? ""
                             : ", pooled_prompt_embeds " + Arrays.toString(batchShape(list.size(), first.pooled())),
                     output);
+        }
+    }
+
+    /** Before anything loads: {@code --output} replaces no directory, no prompt file, and no file unasked. */
+    private void checkOutput() throws IOException {
+        PathArguments.requireWritableFile("--output", output);
+        if (!Files.exists(output)) {
+            return;
+        }
+        if (prompts.file != null && Files.exists(prompts.file) && Files.isSameFile(output, prompts.file)) {
+            throw new UsageException("--output " + output + " is the prompt file; write the embeddings elsewhere");
+        }
+        if (!overwrite) {
+            throw new UsageException("--output " + output + " exists; add --overwrite to replace it");
         }
     }
 

@@ -1,7 +1,12 @@
 package io.hicache.cli;
 
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
 import java.util.Locale;
 
 /** Turns exceptions into the one line a user sees. */
@@ -20,12 +25,41 @@ final class Errors {
             msg = "no such file: " + n.getFile() + (n.getReason() == null ? "" : " (" + n.getReason() + ")");
         } else if (t instanceof AccessDeniedException) {
             msg = "permission denied: " + ((AccessDeniedException) t).getFile();
+        } else if (t instanceof FileSystemException && ((FileSystemException) t).getReason() == null) {
+            // these name the file only ("hicache bench: out"): add what is wrong with it
+            FileSystemException f = (FileSystemException) t;
+            msg = (f.getOtherFile() == null ? f.getFile() : f.getFile() + " -> " + f.getOtherFile()) + ": "
+                    + reason(f);
         } else if (t instanceof OutOfMemoryError) {
             msg = "out of memory: " + t.getMessage();
         } else {
             msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
         }
         return msg.replace('\n', ' ').trim();
+    }
+
+    /** {@link #oneLine}, with {@code path} in front unless the message names it already. */
+    static String about(Path path, Throwable e) {
+        String msg = oneLine(e);
+        return msg.contains(path.toString()) ? msg : path + ": " + msg;
+    }
+
+    private static String reason(FileSystemException e) {
+        if (e instanceof FileAlreadyExistsException) {
+            return "already exists";
+        }
+        if (e instanceof NotDirectoryException) {
+            return "not a directory";
+        }
+        if (e instanceof DirectoryNotEmptyException) {
+            return "directory not empty";
+        }
+        return "file system error (" + e.getClass().getSimpleName() + ")";
+    }
+
+    /** {@code s} cut to at most 60 characters, for quoting user text in messages. */
+    static String abbreviate(String s) {
+        return s.length() > 60 ? s.substring(0, 57) + "..." : s;
     }
 
     static String bytes(long b) {

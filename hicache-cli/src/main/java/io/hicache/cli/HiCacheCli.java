@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine;
@@ -125,12 +126,12 @@ public final class HiCacheCli implements Callable<Integer> {
     }
 
     static final class ModelOptions {
-        @Option(order = 201, names = "--backend", paramLabel = "NAME",
-                description = "Model family: flux, qwen-image, ... (those installed).")
+        @Option(order = 201, names = "--backend", paramLabel = "NAME", completionCandidates = InstalledBackends.class,
+                description = "Model family, one of those installed: ${COMPLETION-CANDIDATES}.")
         String backend = "flux";
 
         @Option(order = 202, names = {"--model-path", "--model_path", "--model-dir", "--model_dir"},
-                paramLabel = "PATH",
+                paramLabel = "PATH", converter = PathArguments.ModelPath.class,
                 description = "Model directory (diffusers layout) or checkpoint (default: the backend's, e.g. "
                         + "resources/weights/FLUX.1-dev).")
         String modelPath;
@@ -212,7 +213,7 @@ public final class HiCacheCli implements Callable<Integer> {
                 return c.withAnalytic(analyticAlpha, analyticMax, analyticBeta, analyticEps, analyticQuantile,
                         analyticSmooth);
             } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
+                throw CacheOptionNames.usageError(e, Map.of());
             }
         }
 
@@ -289,14 +290,16 @@ public final class HiCacheCli implements Callable<Integer> {
     /** Builds the command line (tests use this to run commands in-process). */
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new HiCacheCli());
+        cli.registerConverter(Path.class, new PathArguments.Paths()); // on every subcommand too
         cli.setHelpFactory(KebabCaseHelp::new);
         cli.setOverwrittenOptionsAllowed(true); // the last value wins, as scripts that append overrides expect
         cli.getHelpSectionMap().put(UsageMessageSpec.SECTION_KEY_OPTION_LIST_HEADING, help -> "");
         cli.getHelpSectionMap().put(UsageMessageSpec.SECTION_KEY_OPTION_LIST, HiCacheCli::optionsBySection);
         cli.setParameterExceptionHandler((e, args) -> {
-            PrintWriter err = e.getCommandLine().getErr();
-            err.println(e.getCommandLine().getCommandName() + ": " + e.getMessage().replace('\n', ' ').trim()
-                    + " (see --help)");
+            CommandLine command = e.getCommandLine();
+            PrintWriter err = command.getErr();
+            err.println("hicache: " + e.getMessage().replace('\n', ' ').trim() + " (see "
+                    + (command.getParent() == null ? "" : command.getCommandSpec().qualifiedName() + " ") + "--help)");
             err.flush();
             return 2;
         });

@@ -14,7 +14,8 @@ import picocli.CommandLine.Parameters;
         description = "Writes a tiny model of a backend's architecture with seeded random weights, in the backend's "
                 + "real folder layout (config files, safetensors, tokenizers), for tests and trying things out.")
 public final class InitTinyCommand extends ToolCommand {
-    @Parameters(index = "0", paramLabel = "BACKEND", description = "The backend, e.g. flux.")
+    @Parameters(index = "0", paramLabel = "BACKEND", completionCandidates = InstalledBackends.class,
+            description = "The backend: ${COMPLETION-CANDIDATES}.")
     String backend;
 
     @Parameters(index = "1", paramLabel = "DIR", description = "Directory to create (must not exist or be empty).")

@@ -28,13 +28,24 @@ import java.util.Locale;
  *       prompt a row;
  *   <li>in both, a prompt wrapped whole in double quotes (CSV residue, as in one copy of
  *       DrawBench200) is unwrapped, {@code ""} inside becoming {@code "}.
+ *   <li>in both, control characters other than tabs are refused with the file and line (see
+ *       {@link #checkText}).
  * </ul>
  */
 final class Prompts {
     private Prompts() {}
 
-    /** The prompts of {@code file} (may be null) followed by the {@code inline} ones. */
+    /** The prompts of {@code file} (may be null) followed by the {@code inline} ones; at least one. */
     static List<String> collect(Path file, List<String> inline) {
+        List<String> prompts = given(file, inline);
+        if (prompts.isEmpty()) {
+            throw new UsageException("no prompts: give --prompt-file FILE or --prompt TEXT");
+        }
+        return prompts;
+    }
+
+    /** Like {@link #collect}, but an empty list when neither a file nor an inline prompt is given. */
+    static List<String> given(Path file, List<String> inline) {
         List<String> prompts = new ArrayList<>();
         if (file != null) {
             prompts.addAll(read(file));
@@ -43,12 +54,29 @@ final class Prompts {
             if (p.isBlank()) {
                 throw new UsageException("--prompt is empty");
             }
+            checkText(p, "--prompt", true);
             prompts.add(p.strip());
         }
-        if (prompts.isEmpty()) {
-            throw new UsageException("no prompts: give --prompt-file FILE or --prompt TEXT");
-        }
         return prompts;
+    }
+
+    /**
+     * Refuses text with control characters (NUL, escape, ...): image metadata cannot hold them, and
+     * in a prompt file they mean the file is not text (UTF-16 without a byte-order mark decodes to
+     * every other character NUL). Tabs pass; line breaks only where {@code lineBreaks} (a
+     * {@code --prompt} value; image metadata escapes them).
+     *
+     * @param where what the text is, for the message
+     */
+    static void checkText(String text, String where, boolean lineBreaks) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isISOControl(c) && c != '\t' && !(lineBreaks && (c == '\n' || c == '\r'))) {
+                throw new UsageException(where + " contains the control character "
+                        + String.format(Locale.ROOT, "U+%04X", (int) c)
+                        + (c == 0 ? " (NUL): prompts must be UTF-8 text (is it UTF-16?)" : ": prompts must be plain text"));
+            }
+        }
     }
 
     static List<String> read(Path file) {
@@ -59,7 +87,7 @@ final class Prompts {
         List<String> lines = Arrays.asList(text.split("\r\n|\n|\r", -1));
         List<String> prompts = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".tsv")
                 ? fromTsv(file, lines)
-                : fromLines(lines);
+                : fromLines(file, lines);
         if (prompts.isEmpty()) {
             throw new UsageException("prompt file " + file + " has no prompts (it is empty or blank)");
         }
@@ -94,10 +122,11 @@ final class Prompts {
         }
     }
 
-    private static List<String> fromLines(List<String> lines) {
+    private static List<String> fromLines(Path file, List<String> lines) {
         List<String> prompts = new ArrayList<>();
-        for (String line : lines) {
-            String p = unquote(line.strip());
+        for (int i = 0; i < lines.size(); i++) {
+            checkText(lines.get(i), "prompt file " + file + " line " + (i + 1), false);
+            String p = unquote(lines.get(i).strip());
             if (!p.isEmpty()) {
                 prompts.add(p);
             }
@@ -113,6 +142,7 @@ final class Prompts {
         if (header == lines.size()) {
             return List.of();
         }
+        checkText(lines.get(header), "prompt file " + file + " line " + (header + 1), false);
         String[] columns = lines.get(header).split("\t", -1);
         int column = -1;
         for (int c = 0; c < columns.length && column < 0; c++) {
@@ -125,7 +155,9 @@ final class Prompts {
                     + String.join(", ", columns).strip() + ")");
         }
         List<String> prompts = new ArrayList<>();
-        for (String line : lines.subList(header + 1, lines.size())) {
+        for (int i = header + 1; i < lines.size(); i++) {
+            String line = lines.get(i);
+            checkText(line, "prompt file " + file + " line " + (i + 1), false);
             String[] fields = line.split("\t", -1);
             String p = column < fields.length ? unquote(fields[column].strip()) : "";
             if (!p.isEmpty()) {

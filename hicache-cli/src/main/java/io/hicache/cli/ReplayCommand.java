@@ -87,6 +87,13 @@ public final class ReplayCommand extends ToolCommand {
         if (sweep && output != null) {
             throw new IllegalArgumentException("--output writes one configuration's predictions; drop it with --sweep");
         }
+        PathArguments.requireFile("--trajectory", trajectory);
+        if (output != null) {
+            PathArguments.requireWritableFile("--output", output);
+        }
+        if (report != null) {
+            PathArguments.requireWritableFile("--report", report);
+        }
         try (SafetensorsFile file = SafetensorsFile.open(trajectory);
                 NDManager manager = NDManager.newBaseManager()) {
             TensorInfo info = checkTrajectory(file);
@@ -132,8 +139,13 @@ public final class ReplayCommand extends ToolCommand {
                 for (int k : ks) {
                     for (int fe : fes) {
                         for (double s : ss) {
-                            CacheConfig c = CacheConfig.of(mode).withInterval(n).withMaxOrder(k).withFirstEnhance(fe)
-                                    .withHicacheScale(s);
+                            CacheConfig c;
+                            try {
+                                c = CacheConfig.of(mode).withInterval(n).withMaxOrder(k).withFirstEnhance(fe)
+                                        .withHicacheScale(s);
+                            } catch (IllegalArgumentException e) {
+                                throw CacheOptionNames.usageError(e, Map.of());
+                            }
                             if (!out.contains(c) && !duplicateIgnoringUnused(out, c)) {
                                 out.add(c);
                             }

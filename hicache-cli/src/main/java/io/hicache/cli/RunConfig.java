@@ -44,13 +44,22 @@ record RunConfig(
         boolean overwrite,
         Logging.Verbosity verbosity) {
 
+    /** Largest width or height: an 8192² image is already 262,144 image tokens, 64 times a 1024² image's. */
+    static final int MAX_SIDE = 8192;
+
     /** Checks the plain numbers; everything else is checked when the run is prepared. */
     void checkNumbers() {
         check(steps >= 1, "--steps must be >= 1, got " + steps);
-        check(width >= 16 && width % 16 == 0, "--width must be a positive multiple of 16, got " + width);
-        check(height >= 16 && height % 16 == 0, "--height must be a positive multiple of 16, got " + height);
+        checkSide("--width", width);
+        checkSide("--height", height);
         check(Double.isFinite(guidance) && guidance >= 0, "--guidance must be a finite number >= 0, got " + guidance);
         check(workersPerDevice >= 1, "--workers must be >= 1, got " + workersPerDevice);
+    }
+
+    private static void checkSide(String option, int px) {
+        check(px >= 16 && px % 16 == 0, option + " must be a positive multiple of 16, got " + px);
+        check(px <= MAX_SIDE, option + " " + px + " is too large: at most " + MAX_SIDE + " pixels (" + MAX_SIDE + "x"
+                + MAX_SIDE + " is already 64 times the image tokens of 1024x1024)");
     }
 
     private static void check(boolean ok, String message) {

@@ -29,7 +29,7 @@ abstract class ToolCommand implements Callable<Integer> {
             out.flush();
             return 0;
         } catch (Exception | OutOfMemoryError e) {
-            err.println("hicache " + spec.name() + ": " + Errors.oneLine(e));
+            err.println("hicache: " + Errors.oneLine(e));
             if (verbose) {
                 e.printStackTrace(err);
             }

@@ -28,10 +28,11 @@ final class ToolOptions {
 
     /** One model on one device. */
     static final class Model {
-        @Option(names = "--backend", defaultValue = "flux", paramLabel = "NAME", description = "Model family (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--backend", defaultValue = "flux", paramLabel = "NAME", completionCandidates = InstalledBackends.class,
+                description = "Model family, one of those installed: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
         String backend;
 
-        @Option(names = {"--model-path", "--model_path"}, paramLabel = "MODEL",
+        @Option(names = {"--model-path", "--model_path"}, paramLabel = "MODEL", converter = PathArguments.ModelPath.class,
                 description = "Model folder, checkpoint or builtin:NAME (default: see above).")
         String path;
 

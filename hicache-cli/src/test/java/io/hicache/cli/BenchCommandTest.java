@@ -2,6 +2,7 @@ package io.hicache.cli;
 
 import io.hicache.core.testing.IsolatedHicacheHome;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -33,11 +34,17 @@ class BenchCommandTest {
         assertEquals("original", results.get(0).get("tag").asText());
         assertEquals(1.0, results.get(0).get("wallSpeedup").asDouble(), 0);
         assertEquals(1.0, results.get(0).get("ssim").asDouble(), 1e-12);
+        // the original against itself: infinite PSNR, which JSON cannot hold, is null (not "Infinity")
+        assertTrue(results.get(0).get("psnr").isNull(), results.get(0).toString());
+        assertTrue(results.get(0).get("samples").get(0).get("psnr").isNull(), results.get(0).toString());
+        String text = java.nio.file.Files.readString(out.resolve("bench.json"));
+        assertFalse(text.contains("Infinity") || text.contains("NaN"), text);
         for (int i = 1; i < 5; i++) {
             JsonNode c = results.get(i);
             int full = c.get("fullSteps").asInt();
             assertEquals(8.0 / full, c.get("flopsSpeedup").asDouble(), 0.05, c.get("tag").asText());
             assertTrue(c.get("ssim").asDouble() <= 1.0);
+            assertTrue(c.get("psnr").isNumber(), c.toString());
             assertTrue(c.get("forecastErrorByModule").size() == 5, c.toString());
         }
         RgbImage grid = PngReader.readImage(out.resolve("grid.png"));

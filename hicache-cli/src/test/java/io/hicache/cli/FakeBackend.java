@@ -93,6 +93,12 @@ public final class FakeBackend implements Backend {
         }
     }
 
+    /** Matches {@link FakePipeline#encode}: tokens [1, 2, 8], pooled [1, 3]; latents of {@value #CHANNELS} channels. */
+    @Override
+    public io.hicache.core.pipeline.InputShapes inputShapes(String model) {
+        return new io.hicache.core.pipeline.InputShapes(8, 3, CHANNELS, 8);
+    }
+
     @Override
     public void writeTinyModel(Path dir, long seed, io.hicache.core.runtime.TensorType dtype, boolean sharded)
             throws IOException {

@@ -54,13 +54,29 @@ class FluxCliTest {
         copyTree(full.resolve("transformer"), partial.resolve("transformer"));
         copyTree(full.resolve("scheduler"), partial.resolve("scheduler"));
 
+        // issue 4's command line: no prompts, the embeddings' rows are the images
         Path out = dir.resolve("OUT");
-        CliRun r = CliRun.of("--backend", "flux", "--model-path", partial.toString(), "--device", "cpu",
-                "--dtype", "float32", "--mode", "HiCache", "--interval", "3", "--max-order", "2", "--first-enhance", "3",
-                "--hicache-scale", "0.5", "--steps", "8", "--width", "128", "--height", "128", "--guidance", "3.5",
-                "--prompt", "a red fox", "--prompt", "a blue whale", "--prompt-embeds", embeds.toString(),
-                "--init-noise", noise.toString(), "--output-type", "latent", "--output-dir", out.toString(), "--quiet");
+        String[] issue4 = {"--backend", "flux", "--model-path", partial.toString(), "--device", "cpu",
+            "--dtype", "float32", "--mode", "HiCache", "--interval", "3", "--max-order", "2", "--first-enhance", "3",
+            "--hicache-scale", "0.5", "--steps", "8", "--width", "128", "--height", "128", "--guidance", "3.5",
+            "--prompt-embeds", embeds.toString(), "--init-noise", noise.toString(), "--output-type", "latent", "--quiet"};
+        CliRun r = CliRun.of(concat(issue4, "--output-dir", out.toString()));
         assertEquals(0, r.exitCode(), r.err());
+        // the same with the prompts the file was encoded from: the same files, byte for byte
+        Path labelled = dir.resolve("labelled");
+        CliRun withPrompts = CliRun.of(concat(issue4, "--prompt", "a red fox", "--prompt", "a blue whale",
+                "--output-dir", labelled.toString()));
+        assertEquals(0, withPrompts.exitCode(), withPrompts.err());
+        for (int i = 0; i < 2; i++) {
+            String name = "img_" + i + ".safetensors";
+            assertArrayEquals(Files.readAllBytes(labelled.resolve(name)), Files.readAllBytes(out.resolve(name)), name);
+        }
+        CliRun mislabelled = CliRun.of(concat(issue4, "--prompt", "a red fox", "--prompt", "a grey seal",
+                "--output-dir", dir.resolve("mislabelled").toString()));
+        assertEquals(2, mislabelled.exitCode(), mislabelled.err());
+        assertTrue(mislabelled.err().contains("row 1 of " + embeds + " was encoded from 'a blue whale'"),
+                mislabelled.err());
+        assertFalse(Files.exists(dir.resolve("mislabelled")));
 
         CacheConfig cache = CacheConfig.defaults().withInterval(3);
         try (ImagePipeline p = Backend.named("flux").open(PipelineSpec.full(full.toString(), Device.cpu(), TensorType.F32));
@@ -72,6 +88,8 @@ class FluxCliTest {
                 try (SafetensorsFile f = SafetensorsFile.open(out.resolve("img_" + i + ".safetensors"))) {
                     assertArrayEquals(new long[] {1, 16, 16, 16}, f.info("latents").shapeArray());
                     assertEquals(TensorType.F32, f.info("latents").type());
+                    assertTrue(f.metadata().get(OutputFiles.PARAMETERS)
+                            .contains("\"prompt\":\"" + (i == 0 ? "a red fox" : "a blue whale") + "\""));
                     GenerationRequest same = new GenerationRequest(i == 0 ? "a red fox" : "a blue whale", null, i, 8, 128,
                             128, 3.5, cache, new TextEmbeddings(tokens.batchItem(i), pooled.batchItem(i)),
                             latents.batchItem(i), false, false);
@@ -82,6 +100,41 @@ class FluxCliTest {
         try (Stream<Path> s = Files.list(out)) {
             assertFalse(s.anyMatch(f -> f.getFileName().toString().endsWith(".png")), "latent output only");
         }
+    }
+
+    /**
+     * The sizes FLUX's backend reports without loading anything are those its text encoders and
+     * noise actually have; inputs of other sizes are refused before any load (issue 10, defect 5).
+     */
+    @Test
+    void inputShapesComeFromTheConfigsAndWrongInputsAreRefusedBeforeLoading() throws Exception {
+        Path full = dir.resolve("full");
+        Backend flux = Backend.named("flux");
+        flux.writeTinyModel(full, 3, TensorType.F32, false);
+        Path embeds = dir.resolve("E.safetensors");
+        CliRun enc = CliRun.of("encode-prompts", "--model-path", full.toString(), "--device", "cpu", "--prompt", "a fox",
+                "--output", embeds.toString());
+        assertEquals(0, enc.exitCode(), enc.err());
+        io.hicache.core.pipeline.InputShapes shapes = flux.inputShapes(full.toString());
+        try (SafetensorsFile e = SafetensorsFile.open(embeds)) {
+            assertEquals(e.info("prompt_embeds").shapeArray()[2], shapes.tokenWidth());
+            assertEquals(e.info("pooled_prompt_embeds").shapeArray()[1], shapes.pooledWidth());
+        }
+        assertEquals(16, shapes.latentChannels(), "FLUX.1's VAE latents");
+        assertEquals(8, shapes.latentScale());
+
+        Path wide = dir.resolve("wide.safetensors");
+        try (NDManager m = NDManager.newBaseManager()) {
+            new SafetensorsWriter().add("prompt_embeds", SeededNoise.gaussian(1, new Shape(1, 4, 4096), m))
+                    .add("pooled_prompt_embeds", SeededNoise.gaussian(2, new Shape(1, 768), m)).write(wide);
+        }
+        Path out = dir.resolve("out");
+        CliRun r = CliRun.of("--model-path", full.toString(), "--device", "cpu", "--prompt-embeds", wide.toString(),
+                "--width", "64", "--height", "64", "--output-dir", out.toString());
+        assertEquals(2, r.exitCode(), r.err());
+        assertTrue(r.err().contains("prompt_embeds of " + wide + " are 4096 wide [1, 4, 4096], but the model " + full
+                + " takes " + shapes.tokenWidth()), r.err());
+        assertFalse(Files.exists(out));
     }
 
     /**

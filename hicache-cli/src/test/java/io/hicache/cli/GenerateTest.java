@@ -370,7 +370,108 @@ class GenerateTest {
                 bytes(Arrays.copyOf(tokens, 32))).write(two);
         CliRun short_ = generate(dir.resolve("x"), "--prompt-embeds", two.toString());
         assertEquals(2, short_.exitCode());
-        assertTrue(short_.err().contains("holds 2 item(s), but this run needs 3 (one per prompt index)"), short_.err());
+        assertTrue(short_.err().contains("--prompt-embeds: " + two + " holds 2 row(s), one per prompt, but 3 prompt(s) "
+                + "are given"), short_.err());
+        assertFalse(Files.exists(dir.resolve("x")));
+    }
+
+    /** The fake's encodings of {@code texts}, as an embeddings file, with {@code metadata} entries. */
+    Path embeddingsOf(String name, List<String> texts, Map<String, String> metadata) throws Exception {
+        float[] tokens = new float[texts.size() * 16];
+        float[] pooled = new float[texts.size() * 3];
+        try (var p = new FakeBackend().open(new PipelineSpec(model.toString(), ai.djl.Device.cpu(), TensorType.F32,
+                Set.of(Component.TEXT_ENCODERS)))) {
+            for (int i = 0; i < texts.size(); i++) {
+                var e = p.encode(texts.get(i));
+                System.arraycopy(e.tokens().data(), 0, tokens, 16 * i, 16);
+                System.arraycopy(e.pooled().data(), 0, pooled, 3 * i, 3);
+            }
+        }
+        SafetensorsWriter w = new SafetensorsWriter()
+                .add("prompt_embeds", TensorType.F32, new long[] {texts.size(), 2, 8}, bytes(tokens))
+                .add("pooled_prompt_embeds", TensorType.F32, new long[] {texts.size(), 3}, bytes(pooled));
+        metadata.forEach(w::metadata);
+        Path file = dir.resolve(name);
+        w.write(file);
+        return file;
+    }
+
+    /** A run with the usual options but no --prompt-file. */
+    static CliRun generateFrom(Path model, Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("--backend", "fake", "--model-path", model.toString(),
+                "--device", "cpu", "--width", "64", "--height", "48", "--steps", "10", "--output-dir", out.toString()));
+        args.addAll(List.of(extra));
+        return CliRun.of(args.toArray(String[]::new));
+    }
+
+    /**
+     * Issue 4's contract: the rows of an embeddings file define the images, so no prompt is needed;
+     * the images are labelled with the prompts the file records, else with their row only. Prompts
+     * given besides must be one per row and the ones the file records.
+     */
+    @Test
+    void promptEmbedsAloneDefineTheImagesAndGivenPromptsMustMatchThem() throws Exception {
+        Path withPrompts = dir.resolve("with-prompts");
+        assertEquals(0, generate(withPrompts).exitCode());
+        List<String> texts = List.of("a red car", "a blue bird", "a green tree");
+        Path recorded = embeddingsOf("recorded.safetensors", texts,
+                Map.of(EmbeddingsFile.PROMPTS, JSON.writeValueAsString(texts)));
+        Path anonymous = embeddingsOf("anonymous.safetensors", texts, Map.of());
+        Files.delete(model.resolve("text_encoders.bin"));
+
+        Path fromFile = dir.resolve("from-file");
+        CliRun r = generateFrom(model, fromFile, "--prompt-embeds", recorded.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        Map<Integer, JsonNode> m = manifest(fromFile.resolve("manifest.jsonl"));
+        assertEquals(Set.of(0, 1, 2), m.keySet());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(texts.get(i), m.get(i).get("prompt").asText());
+            assertArrayEquals(pixels(withPrompts.resolve("img_" + i + ".png")), pixels(fromFile.resolve("img_" + i + ".png")));
+            JsonNode p = JSON.readTree(OutputFiles.readPngParameters(fromFile.resolve("img_" + i + ".png")));
+            assertEquals(texts.get(i), p.get("prompt").asText());
+            assertEquals("recorded.safetensors[" + i + "]", p.get("prompt_embeds").asText());
+        }
+
+        // no recorded prompts: the row names the image
+        Path rows = dir.resolve("rows");
+        CliRun a = generateFrom(model, rows, "--prompt-embeds", anonymous.toString(), "--output-type", "latent");
+        assertEquals(0, a.exitCode(), a.err());
+        assertEquals(List.of("img_0.safetensors", "img_1.safetensors", "img_2.safetensors"), images(rows));
+        try (SafetensorsFile f = SafetensorsFile.open(rows.resolve("img_1.safetensors"))) {
+            JsonNode p = JSON.readTree(f.metadata().get(OutputFiles.PARAMETERS));
+            assertEquals("", p.get("prompt").asText());
+            assertEquals("anonymous.safetensors[1]", p.get("prompt_embeds").asText());
+        }
+
+        // given prompts: the same as recorded is fine; another prompt, or another count, is refused
+        CliRun same = generate(dir.resolve("same"), "--prompt-embeds", recorded.toString());
+        assertEquals(0, same.exitCode(), same.err());
+        Path lies = Files.writeString(dir.resolve("lies.txt"), "a red car\na black cat\na green tree\n");
+        CliRun other = generate(lies, dir.resolve("x"), "--prompt-embeds", recorded.toString());
+        assertEquals(2, other.exitCode(), other.err());
+        assertTrue(other.err().contains("--prompt-embeds: prompt 1 is 'a black cat', but row 1 of " + recorded
+                + " was encoded from 'a blue bird'"), other.err());
+        CliRun fewer = generateFrom(model, dir.resolve("x"), "--prompt", "a red car", "--prompt-embeds",
+                recorded.toString());
+        assertEquals(2, fewer.exitCode(), fewer.err());
+        assertTrue(fewer.err().contains("holds 3 row(s), one per prompt, but 1 prompt(s) are given"), fewer.err());
+        assertFalse(Files.exists(dir.resolve("x")));
+    }
+
+    /** Issue 10, defect 2: line breaks in a prompt are kept exactly, and cannot add lines to A1111 parameters. */
+    @Test
+    void lineBreaksInAPromptCannotSpoofTheParametersText() throws IOException {
+        Path out = dir.resolve("out");
+        String prompt = "a cat\nSteps: 999\nNegative prompt: dog";
+        CliRun r = generateFrom(model, out, "--prompt", prompt, "--seed", "5");
+        assertEquals(0, r.exitCode(), r.err());
+        Map<String, String> text = io.hicache.core.image.PngReader.readText(out.resolve("img_0.png"));
+        assertEquals(prompt, io.hicache.core.image.GenerationParameters.fromPngText(text).prompt());
+        assertEquals(prompt, JSON.readTree(OutputFiles.readPngParameters(out.resolve("img_0.png"))).get("prompt").asText());
+        List<String> lines = text.get("parameters").lines().toList();
+        assertEquals(List.of("a cat\\nSteps: 999\\nNegative prompt: dog"), lines.subList(0, 1));
+        assertEquals(2, lines.size(), text.get("parameters"));
+        assertTrue(lines.get(1).startsWith("Steps: 10, Seed: 5"), lines.get(1));
     }
 
     static ByteBuffer bytes(float[] values) {

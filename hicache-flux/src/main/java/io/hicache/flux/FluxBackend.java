@@ -3,6 +3,7 @@ package io.hicache.flux;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.BuiltinModels;
 import io.hicache.core.pipeline.ImagePipeline;
+import io.hicache.core.pipeline.InputShapes;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
 import java.io.IOException;
@@ -40,6 +41,12 @@ public final class FluxBackend implements Backend {
             throw new NoSuchFileException(spec.model(), null, "FLUX model incomplete, missing "
                     + String.join(", ", missing) + "; " + FluxModelFiles.HOW_TO_GET);
         }
+    }
+
+    @Override
+    public InputShapes inputShapes(String model) throws IOException {
+        FluxConfig c = FluxPipeline.transformerConfig(resolve(model));
+        return new InputShapes(c.jointAttentionDim(), c.pooledProjectionDim(), c.latentChannels(), 8);
     }
 
     @Override

@@ -125,9 +125,11 @@ public final class FluxPipeline implements ImagePipeline {
 
     /** The transformer config (read from disk when only the text encoders are loaded). */
     private FluxConfig config() throws IOException {
-        if (transformer != null) {
-            return transformer.config();
-        }
+        return transformer != null ? transformer.config() : transformerConfig(files);
+    }
+
+    /** The transformer config of {@code files}: its config.json, else (a BFL file alone) FLUX.1-dev's sizes. */
+    static FluxConfig transformerConfig(FluxModelFiles files) throws IOException {
         return Files.isRegularFile(files.transformerDir().resolve("config.json"))
                 ? FluxConfig.read(files.transformerDir().resolve("config.json")) : FluxConfig.dev();
     }

@@ -96,27 +96,52 @@ public final class CacheConfig {
     }
 
     private void validate() {
-        check(interval >= 1, "interval must be >= 1, got " + interval);
-        check(maxOrder >= 0 && maxOrder <= MAX_ORDER_LIMIT,
-                "max order must be in 0.." + MAX_ORDER_LIMIT + ", got " + maxOrder);
-        check(firstEnhance >= 1, "first_enhance must be >= 1, got " + firstEnhance);
-        check(Double.isFinite(hicacheScale) && hicacheScale > 0 && hicacheScale <= MAX_SCALE,
-                "hicache scale σ must be in (0, " + MAX_SCALE + "], got " + hicacheScale);
-        check(Double.isFinite(analyticAlpha) && analyticAlpha > 0, "analytic alpha must be > 0, got " + analyticAlpha);
+        check(interval >= 1, "interval", "must be >= 1, got " + interval);
+        check(maxOrder >= 0 && maxOrder <= MAX_ORDER_LIMIT, "maxOrder",
+                "must be in 0.." + MAX_ORDER_LIMIT + ", got " + maxOrder);
+        check(firstEnhance >= 1, "firstEnhance", "must be >= 1, got " + firstEnhance);
+        check(Double.isFinite(hicacheScale) && hicacheScale > 0 && hicacheScale <= MAX_SCALE, "hicacheScale",
+                "must be in (0, " + MAX_SCALE + "], got " + hicacheScale);
+        check(Double.isFinite(analyticAlpha) && analyticAlpha > 0, "analyticAlpha", "must be > 0, got " + analyticAlpha);
         check(Double.isFinite(analyticSigmaMax) && analyticSigmaMax > 0 && analyticSigmaMax <= MAX_SCALE,
-                "analytic sigma max must be in (0, " + MAX_SCALE + "], got " + analyticSigmaMax);
-        check(Double.isFinite(analyticBeta) && analyticBeta <= 1,
-                "analytic beta must be <= 1 (<= 0 disables the EMA), got " + analyticBeta);
-        check(Double.isFinite(analyticEps) && analyticEps > 0, "analytic eps must be > 0, got " + analyticEps);
-        check(analyticQuantile == null || (analyticQuantile > 0 && analyticQuantile < 1),
-                "analytic quantile must be in (0, 1), got " + analyticQuantile);
-        check(Double.isFinite(analyticSmooth) && analyticSmooth >= 0 && analyticSmooth < 1,
-                "analytic smoothing must be in [0, 1), got " + analyticSmooth);
+                "analyticSigmaMax", "must be in (0, " + MAX_SCALE + "], got " + analyticSigmaMax);
+        check(Double.isFinite(analyticBeta) && analyticBeta <= 1, "analyticBeta",
+                "must be <= 1 (<= 0 disables the EMA), got " + analyticBeta);
+        check(Double.isFinite(analyticEps) && analyticEps > 0, "analyticEps", "must be > 0, got " + analyticEps);
+        check(analyticQuantile == null || (analyticQuantile > 0 && analyticQuantile < 1), "analyticQuantile",
+                "must be in (0, 1), got " + analyticQuantile);
+        check(Double.isFinite(analyticSmooth) && analyticSmooth >= 0 && analyticSmooth < 1, "analyticSmooth",
+                "must be in [0, 1), got " + analyticSmooth);
     }
 
-    private static void check(boolean ok, String message) {
+    private static void check(boolean ok, String property, String problem) {
         if (!ok) {
-            throw new IllegalArgumentException(message);
+            throw new InvalidValue(property, problem);
+        }
+    }
+
+    /**
+     * A parameter out of its range; {@link #property()} is its JSON property name, so that a front
+     * end can name its own option for it.
+     */
+    public static final class InvalidValue extends IllegalArgumentException {
+        private final String property;
+        private final String problem;
+
+        InvalidValue(String property, String problem) {
+            super(property + " " + problem);
+            this.property = property;
+            this.problem = problem;
+        }
+
+        /** The JSON property, e.g. {@code firstEnhance}. */
+        public String property() {
+            return property;
+        }
+
+        /** What is wrong, e.g. {@code must be >= 1, got 0}. */
+        public String problem() {
+            return problem;
         }
     }
 

@@ -83,11 +83,16 @@ public record GenerationParameters(String prompt, String negativePrompt, long se
         }
     }
 
-    /** The Automatic1111 {@code parameters} text: prompt, optional negative prompt, one line of settings. */
+    /**
+     * The Automatic1111 {@code parameters} text: prompt, optional negative prompt, one line of settings.
+     * Line breaks in the prompts are written as {@code \n} (and {@code \r}): readers take each line for
+     * a field, so a prompt must not be able to add lines such as {@code Steps: 999}. The exact prompts
+     * are in their own keys.
+     */
     public String a1111Parameters() {
-        StringBuilder s = new StringBuilder(prompt);
+        StringBuilder s = new StringBuilder(oneLine(prompt));
         if (negativePrompt != null) {
-            s.append("\nNegative prompt: ").append(negativePrompt);
+            s.append("\nNegative prompt: ").append(oneLine(negativePrompt));
         }
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("Steps", Integer.toString(steps));
@@ -142,6 +147,10 @@ public record GenerationParameters(String prompt, String negativePrompt, long se
             }
         }
         return q.append('"').toString();
+    }
+
+    private static String oneLine(String text) {
+        return text.replace("\r", "\\r").replace("\n", "\\n");
     }
 
     private static String required(Map<String, String> text, String key) {

@@ -31,6 +31,14 @@ public interface Backend {
     void checkModel(PipelineSpec spec) throws IOException;
 
     /**
+     * The sizes {@code model}'s precomputed embeddings and initial noise must have, read from its
+     * configuration files without loading weights, so that such inputs are checked before a load.
+     *
+     * @throws IOException when the configuration cannot be read
+     */
+    InputShapes inputShapes(String model) throws IOException;
+
+    /**
      * Writes a tiny model of this backend's architecture, with seeded random weights, in the
      * backend's real on-disk layout (for tests, demos and {@code hicache init-tiny}).
      */

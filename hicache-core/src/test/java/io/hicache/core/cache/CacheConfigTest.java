@@ -45,23 +45,28 @@ class CacheConfigTest {
 
     @Test
     void invalidParametersAreRejectedWithTheirName() {
-        assertMessage(() -> CacheConfig.defaults().withInterval(0), "interval");
-        assertMessage(() -> CacheConfig.defaults().withMaxOrder(9), "max order");
-        assertMessage(() -> CacheConfig.defaults().withMaxOrder(-1), "max order");
-        assertMessage(() -> CacheConfig.defaults().withFirstEnhance(0), "first_enhance");
-        assertMessage(() -> CacheConfig.defaults().withHicacheScale(0), "σ");
-        assertMessage(() -> CacheConfig.defaults().withHicacheScale(4.5), "σ");
-        assertMessage(() -> CacheConfig.defaults().withHicacheScale(Double.NaN), "σ");
-        assertMessage(() -> CacheConfig.defaults().withAnalytic(-1.0, null, null, null, null, null), "alpha");
-        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, 1.5, null, null, null), "beta");
-        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, 0.0, null, null), "eps");
-        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, null, 1.0, null), "quantile");
-        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, null, null, 1.0), "smoothing");
+        assertMessage(() -> CacheConfig.defaults().withInterval(0), "interval", "must be >= 1, got 0");
+        assertMessage(() -> CacheConfig.defaults().withMaxOrder(9), "maxOrder", "must be in 0..8, got 9");
+        assertMessage(() -> CacheConfig.defaults().withMaxOrder(-1), "maxOrder", "must be in 0..8, got -1");
+        assertMessage(() -> CacheConfig.defaults().withFirstEnhance(0), "firstEnhance", "must be >= 1, got 0");
+        assertMessage(() -> CacheConfig.defaults().withHicacheScale(0), "hicacheScale", "must be in (0, 4.0], got 0.0");
+        assertMessage(() -> CacheConfig.defaults().withHicacheScale(4.5), "hicacheScale", "got 4.5");
+        assertMessage(() -> CacheConfig.defaults().withHicacheScale(Double.NaN), "hicacheScale", "got NaN");
+        assertMessage(() -> CacheConfig.defaults().withAnalytic(-1.0, null, null, null, null, null), "analyticAlpha", "> 0");
+        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, 1.5, null, null, null), "analyticBeta", "<= 1");
+        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, 0.0, null, null), "analyticEps", "> 0");
+        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, null, 1.0, null), "analyticQuantile",
+                "(0, 1)");
+        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, null, null, 1.0), "analyticSmooth",
+                "[0, 1)");
     }
 
-    private static void assertMessage(Runnable r, String part) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r::run);
-        assertTrue(e.getMessage().contains(part), e.getMessage());
+    /** The message starts with the JSON property (what a library user or a config file calls it). */
+    private static void assertMessage(Runnable r, String property, String problem) {
+        CacheConfig.InvalidValue e = assertThrows(CacheConfig.InvalidValue.class, r::run);
+        assertEquals(property, e.property());
+        assertTrue(e.problem().contains(problem), e.problem());
+        assertEquals(property + " " + e.problem(), e.getMessage());
     }
 
     @Test

@@ -58,6 +58,21 @@ class GenerationParametersTest {
                 new ArrayList<>(text.keySet()));
     }
 
+    /**
+     * A line break in a prompt must not start a line of its own: A1111 readers would take
+     * {@code Steps: 999} for the settings. The exact prompts still round-trip through their own keys.
+     */
+    @Test
+    void lineBreaksInPromptsAreEscapedInTheParametersText() throws IOException {
+        GenerationParameters p = new GenerationParameters("a cat\nSteps: 999, Seed: 1", "x\r\nNegative prompt: y", 4,
+                20, 3.5, 64, 64, "HiCache", null, null, Map.of());
+        assertEquals("a cat\\nSteps: 999, Seed: 1\nNegative prompt: x\\r\\nNegative prompt: y\n"
+                + "Steps: 20, Seed: 4, Guidance: 3.5, Size: 64x64, Mode: HiCache", p.a1111Parameters());
+        Path file = dir.resolve("p.png");
+        PngWriter.write(file, RgbImage.filled(2, 2, 1, 2, 3), p.toPngText());
+        assertEquals(p, GenerationParameters.fromPngText(PngReader.readText(file)));
+    }
+
     /** Values with a comma, colon or newline are JSON strings in the settings line (A1111's rule). */
     @Test
     void quotesValuesThatWouldBreakTheSettingsLine() {
