@@ -61,17 +61,11 @@ public final class BenchCommand extends ToolCommand {
             description = "Cache modes to compare (default: ${DEFAULT-VALUE}).")
     String modes;
 
-    @Option(names = "--intervals", defaultValue = "3,5,7", paramLabel = "LIST", description = "Intervals N (default: ${DEFAULT-VALUE}).")
-    String intervals;
+    /** Bench compares these intervals unless --interval lists others. */
+    static final List<Integer> DEFAULT_INTERVALS = List.of(3, 5, 7);
 
-    @Option(names = {"--max-order", "--max_order"}, defaultValue = "2", paramLabel = "K", description = "Max order (default: ${DEFAULT-VALUE}).")
-    int maxOrder;
-
-    @Option(names = {"--first-enhance", "--first_enhance"}, defaultValue = "3", paramLabel = "N", description = "Warm-up full steps (default: ${DEFAULT-VALUE}).")
-    int firstEnhance;
-
-    @Option(names = {"--hicache-scale", "--hicache_scale"}, defaultValue = "0.5", paramLabel = "SIGMA", description = "σ (default: ${DEFAULT-VALUE}).")
-    double scale;
+    @Mixin
+    CacheParameterOptions cache = new CacheParameterOptions();
 
     @Option(names = "--limit", defaultValue = "2", paramLabel = "N", description = "Use the first N prompts (default: ${DEFAULT-VALUE}).")
     int limit;
@@ -174,8 +168,9 @@ public final class BenchCommand extends ToolCommand {
         }
     }
 
-    private List<CacheConfig> configs() {
-        List<CacheConfig> out = new ArrayList<>();
+    /** The cache configurations to compare with original. */
+    List<CacheConfig> configs() {
+        List<CacheMode> cached = new ArrayList<>();
         for (String m : modes.split(",")) {
             CacheMode mode;
             try {
@@ -183,21 +178,12 @@ public final class BenchCommand extends ToolCommand {
             } catch (IllegalArgumentException e) {
                 throw new UsageException("--modes: " + e.getMessage());
             }
-            if (mode == CacheMode.ORIGINAL) {
-                continue; // always measured, as the reference
-            }
-            for (String n : intervals.split(",")) {
-                try {
-                    out.add(CacheConfig.of(mode).withInterval(Integer.parseInt(n.trim())).withMaxOrder(maxOrder)
-                            .withFirstEnhance(firstEnhance).withHicacheScale(scale));
-                } catch (NumberFormatException e) {
-                    throw new UsageException("--intervals: '" + n.trim() + "' is not a number");
-                } catch (IllegalArgumentException e) {
-                    throw CacheOptionNames.usageError(e, Map.of("interval", "--intervals"));
-                }
+            if (mode != CacheMode.ORIGINAL && !cached.contains(mode)) { // original is always measured, as the reference
+                cached.add(mode);
             }
         }
-        return out;
+        boolean intervalsGiven = spec.commandLine().getParseResult().hasMatchedOption("--interval");
+        return cache.grid(cached, intervalsGiven ? null : DEFAULT_INTERVALS, Map.of());
     }
 
     private int[] parseGemm() {

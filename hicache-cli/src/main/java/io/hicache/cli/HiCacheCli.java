@@ -9,9 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Help;
@@ -163,63 +161,21 @@ public final class HiCacheCli implements Callable<Integer> {
                 description = "original, FORA, Taylor, Taylor-Scaled, HiCache, HiCache-Analytic (any case).")
         String mode = "HiCache";
 
-        @Option(order = 302, names = "--interval", paramLabel = "N", description = "Full-step interval.")
-        int interval = CacheConfig.DEFAULT_INTERVAL;
-
-        @Option(order = 303, names = {"--max-order", "--max_order"}, paramLabel = "K",
-                description = "Highest derivative order forecast.")
-        int maxOrder = CacheConfig.DEFAULT_MAX_ORDER;
-
-        @Option(order = 304, names = {"--first-enhance", "--first_enhance"}, paramLabel = "N",
-                description = "Warm-up full steps.")
-        int firstEnhance = CacheConfig.DEFAULT_FIRST_ENHANCE;
-
-        @Option(order = 305, names = {"--hicache-scale", "--hicache_scale"}, paramLabel = "SIGMA",
-                description = "Hermite scale σ.")
-        double hicacheScale = CacheConfig.DEFAULT_SCALE;
-
-        @Option(order = 306, names = {"--analytic-sigma-alpha", "--analytic_sigma_alpha"}, paramLabel = "A",
-                description = "HiCache-Analytic: σ = min(σmax, A / (√2·q + eps)) (default: 1.28).")
-        Double analyticAlpha;
-
-        @Option(order = 307, names = {"--analytic-sigma-max", "--analytic_sigma_max"}, paramLabel = "S",
-                description = "HiCache-Analytic: largest σ (default: 1.0).")
-        Double analyticMax;
-
-        @Option(order = 308, names = {"--analytic-sigma-beta", "--analytic_sigma_beta"}, paramLabel = "B",
-                description = "HiCache-Analytic: EMA weight of q (default: 0.01).")
-        Double analyticBeta;
-
-        @Option(order = 309, names = {"--analytic-sigma-eps", "--analytic_sigma_eps"}, paramLabel = "E",
-                description = "HiCache-Analytic: eps (default: 1e-6).")
-        Double analyticEps;
-
-        @Option(order = 310, names = {"--analytic-sigma-q-quantile", "--analytic_sigma_q_quantile"}, paramLabel = "Q",
-                description = "HiCache-Analytic: use this quantile of token norms instead of their mean.")
-        Double analyticQuantile;
-
-        @Option(order = 311, names = {"--analytic-sigma-smooth", "--analytic_sigma_smooth"}, paramLabel = "G",
-                description = "HiCache-Analytic: log-domain smoothing of σ (default: 0).")
-        Double analyticSmooth;
-
         @Option(order = 312, names = {"--measure-forecast-error", "--measure_forecast_error"},
                 description = "Also compute forecast steps in full and record the forecast error (slower).")
         boolean measureForecastError;
 
-        CacheConfig toConfig() {
-            try {
-                CacheConfig c = CacheConfig.of(CacheMode.parse(mode)).withInterval(interval).withMaxOrder(maxOrder)
-                        .withFirstEnhance(firstEnhance).withHicacheScale(hicacheScale);
-                return c.withAnalytic(analyticAlpha, analyticMax, analyticBeta, analyticEps, analyticQuantile,
-                        analyticSmooth);
-            } catch (IllegalArgumentException e) {
-                throw CacheOptionNames.usageError(e, Map.of());
-            }
-        }
+        @Mixin
+        CacheParameterOptions parameters = new CacheParameterOptions();
 
-        boolean analyticGiven() {
-            return Stream.of(analyticAlpha, analyticMax, analyticBeta, analyticEps, analyticQuantile, analyticSmooth)
-                    .anyMatch(v -> v != null);
+        CacheConfig toConfig() {
+            CacheMode m;
+            try {
+                m = CacheMode.parse(mode);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--mode: " + e.getMessage(), e);
+            }
+            return parameters.one(m);
         }
     }
 
@@ -280,7 +236,7 @@ public final class HiCacheCli implements Callable<Integer> {
                     model.height, model.guidance, model.seed, cacheConfig, cache.measureForecastError,
                     prompts.promptEmbeds, prompts.initNoise, output.outputDir, OutputType.parse(output.outputType),
                     output.overwrite, verbosity);
-            return new BatchRun(config, spec.commandLine().getParseResult().originalArgs(), cache.analyticGiven())
+            return new BatchRun(config, spec.commandLine().getParseResult().originalArgs(), cache.parameters.analyticGiven())
                     .run(err);
         } catch (UsageException e) {
             return BatchRun.usageError(err, e, verbosity);

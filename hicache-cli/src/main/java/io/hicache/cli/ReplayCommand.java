@@ -25,8 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Function;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -52,17 +52,8 @@ public final class ReplayCommand extends ToolCommand {
             description = "Cache mode(s): original, FORA, Taylor, Taylor-Scaled, HiCache, HiCache-Analytic (default: ${DEFAULT-VALUE}).")
     String modes;
 
-    @Option(names = "--interval", paramLabel = "N", defaultValue = "7", description = "Full-step interval(s) (default: ${DEFAULT-VALUE}).")
-    String intervals;
-
-    @Option(names = {"--max-order", "--max_order"}, paramLabel = "K", defaultValue = "2", description = "Max derivative order(s) (default: ${DEFAULT-VALUE}).")
-    String orders;
-
-    @Option(names = {"--first-enhance", "--first_enhance"}, paramLabel = "FE", defaultValue = "3", description = "Warm-up full steps (default: ${DEFAULT-VALUE}).")
-    String firstEnhances;
-
-    @Option(names = {"--hicache-scale", "--hicache_scale"}, paramLabel = "SIGMA", defaultValue = "0.5", description = "Hermite scale σ value(s) (default: ${DEFAULT-VALUE}).")
-    String scales;
+    @Mixin
+    CacheParameterOptions cache = new CacheParameterOptions();
 
     @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "float32",
             description = "Compute dtype of the cache: float32 or bfloat16 (default: ${DEFAULT-VALUE}).")
@@ -128,59 +119,18 @@ public final class ReplayCommand extends ToolCommand {
     }
 
     private List<CacheConfig> configs() {
-        List<CacheMode> ms = parseList(modes, CacheMode::parse, "--mode");
-        List<Integer> ns = parseList(intervals, Integer::parseInt, "--interval");
-        List<Integer> ks = parseList(orders, Integer::parseInt, "--max-order");
-        List<Integer> fes = parseList(firstEnhances, Integer::parseInt, "--first-enhance");
-        List<Double> ss = parseList(scales, Double::parseDouble, "--hicache-scale");
-        List<CacheConfig> out = new ArrayList<>();
-        for (CacheMode mode : ms) {
-            for (int n : ns) {
-                for (int k : ks) {
-                    for (int fe : fes) {
-                        for (double s : ss) {
-                            CacheConfig c;
-                            try {
-                                c = CacheConfig.of(mode).withInterval(n).withMaxOrder(k).withFirstEnhance(fe)
-                                        .withHicacheScale(s);
-                            } catch (IllegalArgumentException e) {
-                                throw CacheOptionNames.usageError(e, Map.of());
-                            }
-                            if (!out.contains(c) && !duplicateIgnoringUnused(out, c)) {
-                                out.add(c);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    /** σ matters only to HiCache/Taylor-Scaled and the order not to FORA/original: skip their repeats. */
-    private static boolean duplicateIgnoringUnused(List<CacheConfig> seen, CacheConfig c) {
-        for (CacheConfig o : seen) {
-            if (o.tag().equals(c.tag())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static <T> List<T> parseList(String value, Function<String, T> parse, String option) {
-        List<T> out = new ArrayList<>();
-        for (String part : value.split(",")) {
-            String p = part.trim();
-            if (p.isEmpty()) {
-                throw new IllegalArgumentException(option + ": empty value in '" + value + "'");
+        List<CacheMode> ms = new ArrayList<>();
+        for (String m : modes.split(",", -1)) {
+            if (m.isBlank()) {
+                throw new UsageException("--mode: empty value in '" + modes + "'");
             }
             try {
-                out.add(parse.apply(p));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(option + ": '" + p + "' is not a number");
+                ms.add(CacheMode.parse(m));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--mode: " + e.getMessage(), e);
             }
         }
-        return out;
+        return cache.grid(ms, null, Map.of());
     }
 
     private TensorInfo checkTrajectory(SafetensorsFile file) {

@@ -130,7 +130,7 @@ class UsageErrorsTest {
         assertEquals("hicache: --output: cannot make " + file.resolve("E.safetensors") + ": " + file
                 + " is not a directory", encode.err().strip());
         CliRun scale = CliRun.of("bench", "--prompt", "x", "--intervals", "0", "--output-dir", out.toString());
-        assertEquals("hicache: --intervals must be >= 1, got 0", scale.err().strip());
+        assertEquals("hicache: --interval must be >= 1, got 0", scale.err().strip(), "--intervals is the same option");
         CliRun order = CliRun.of("replay", "--trajectory", file.toString(), "--first-enhance", "0");
         assertEquals("hicache: --first-enhance must be >= 1, got 0", order.err().strip());
     }
@@ -257,5 +257,26 @@ class UsageErrorsTest {
                 "--device", "cpu", "--verbose");
         assertEquals(2, r.exitCode());
         assertTrue(r.err().lines().count() > 2 && r.err().contains("at io.hicache.cli.FakeBackend.checkModel"), r.err());
+    }
+
+    /** One definition of the cache parameters: generate takes one value, bench and replay lists. */
+    @Test
+    void cacheParametersTakeOneValueWhenGeneratingAndListsWhenComparing() {
+        CliRun generate = CliRun.of("--prompt", "x", "--interval", "3,5");
+        assertEquals(2, generate.exitCode());
+        assertEquals("hicache: --interval takes one value here, got '3,5' (lists are for hicache bench and hicache "
+                + "replay --sweep)", generate.err().strip());
+        CliRun bad = CliRun.of("--prompt", "x", "--hicache-scale", "big");
+        assertEquals("hicache: --hicache-scale: 'big' is not a number", bad.err().strip());
+        BenchCommand bench = new BenchCommand();
+        new picocli.CommandLine(bench).parseArgs("--prompt", "x", "--modes", "FORA,HiCache", "--max-order", "1");
+        assertEquals(java.util.List.of("FORA_i3_fe3", "FORA_i5_fe3", "FORA_i7_fe3", "HiCache_i3_o1_fe3_s0.5",
+                "HiCache_i5_o1_fe3_s0.5", "HiCache_i7_o1_fe3_s0.5"),
+                bench.configs().stream().map(io.hicache.core.cache.CacheConfig::tag).toList(),
+                "bench compares intervals 3, 5, 7 unless told otherwise");
+        BenchCommand four = new BenchCommand();
+        new picocli.CommandLine(four).parseArgs("--prompt", "x", "--modes", "Taylor", "--intervals", "4");
+        assertEquals(java.util.List.of("Taylor_i4_o2_fe3"),
+                four.configs().stream().map(io.hicache.core.cache.CacheConfig::tag).toList());
     }
 }

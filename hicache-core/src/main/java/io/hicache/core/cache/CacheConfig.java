@@ -25,6 +25,11 @@ public final class CacheConfig {
     public static final int DEFAULT_MAX_ORDER = 2;
     public static final int DEFAULT_FIRST_ENHANCE = 3;
     public static final double DEFAULT_SCALE = 0.5;
+    public static final double DEFAULT_ANALYTIC_ALPHA = 1.28;
+    public static final double DEFAULT_ANALYTIC_SIGMA_MAX = 1.0;
+    public static final double DEFAULT_ANALYTIC_BETA = 0.01;
+    public static final double DEFAULT_ANALYTIC_EPS = 1e-6;
+    public static final double DEFAULT_ANALYTIC_SMOOTH = 0.0;
     public static final int MAX_ORDER_LIMIT = 8;
     public static final double MAX_SCALE = 4.0;
 
@@ -40,8 +45,9 @@ public final class CacheConfig {
     private final Double analyticQuantile;
     private final double analyticSmooth;
 
+    /** Every parameter; null takes the default (for JSON and the {@link Builder}). */
     @JsonCreator
-    public CacheConfig(
+    private CacheConfig(
             @JsonProperty("mode") CacheMode mode,
             @JsonProperty("interval") Integer interval,
             @JsonProperty("maxOrder") Integer maxOrder,
@@ -58,12 +64,12 @@ public final class CacheConfig {
         this.maxOrder = maxOrder == null ? DEFAULT_MAX_ORDER : maxOrder;
         this.firstEnhance = firstEnhance == null ? DEFAULT_FIRST_ENHANCE : firstEnhance;
         this.hicacheScale = hicacheScale == null ? DEFAULT_SCALE : hicacheScale;
-        this.analyticAlpha = analyticAlpha == null ? 1.28 : analyticAlpha;
-        this.analyticSigmaMax = analyticSigmaMax == null ? 1.0 : analyticSigmaMax;
-        this.analyticBeta = analyticBeta == null ? 0.01 : analyticBeta;
-        this.analyticEps = analyticEps == null ? 1e-6 : analyticEps;
+        this.analyticAlpha = analyticAlpha == null ? DEFAULT_ANALYTIC_ALPHA : analyticAlpha;
+        this.analyticSigmaMax = analyticSigmaMax == null ? DEFAULT_ANALYTIC_SIGMA_MAX : analyticSigmaMax;
+        this.analyticBeta = analyticBeta == null ? DEFAULT_ANALYTIC_BETA : analyticBeta;
+        this.analyticEps = analyticEps == null ? DEFAULT_ANALYTIC_EPS : analyticEps;
         this.analyticQuantile = analyticQuantile;
-        this.analyticSmooth = analyticSmooth == null ? 0.0 : analyticSmooth;
+        this.analyticSmooth = analyticSmooth == null ? DEFAULT_ANALYTIC_SMOOTH : analyticSmooth;
         validate();
     }
 
@@ -206,38 +212,130 @@ public final class CacheConfig {
         return new StepSchedule(mode, interval, firstEnhance);
     }
 
+    /** A builder starting from the headline parameters in {@code mode}. */
+    public static Builder builder(CacheMode mode) {
+        return new Builder().mode(mode);
+    }
+
+    /** A builder starting from these parameters. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.mode = mode;
+        b.interval = interval;
+        b.maxOrder = maxOrder;
+        b.firstEnhance = firstEnhance;
+        b.hicacheScale = hicacheScale;
+        b.analyticAlpha = analyticAlpha;
+        b.analyticSigmaMax = analyticSigmaMax;
+        b.analyticBeta = analyticBeta;
+        b.analyticEps = analyticEps;
+        b.analyticQuantile = analyticQuantile;
+        b.analyticSmooth = analyticSmooth;
+        return b;
+    }
+
     public CacheConfig withMode(CacheMode m) {
-        return new CacheConfig(m, interval, maxOrder, firstEnhance, hicacheScale, analyticAlpha, analyticSigmaMax,
-                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+        return toBuilder().mode(m).build();
     }
 
     public CacheConfig withInterval(int n) {
-        return new CacheConfig(mode, n, maxOrder, firstEnhance, hicacheScale, analyticAlpha, analyticSigmaMax,
-                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+        return toBuilder().interval(n).build();
     }
 
     public CacheConfig withMaxOrder(int o) {
-        return new CacheConfig(mode, interval, o, firstEnhance, hicacheScale, analyticAlpha, analyticSigmaMax,
-                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+        return toBuilder().maxOrder(o).build();
     }
 
     public CacheConfig withFirstEnhance(int fe) {
-        return new CacheConfig(mode, interval, maxOrder, fe, hicacheScale, analyticAlpha, analyticSigmaMax,
-                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+        return toBuilder().firstEnhance(fe).build();
     }
 
     public CacheConfig withHicacheScale(double s) {
-        return new CacheConfig(mode, interval, maxOrder, firstEnhance, s, analyticAlpha, analyticSigmaMax,
-                analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+        return toBuilder().hicacheScale(s).build();
     }
 
-    /** HiCache-Analytic parameters; null keeps the current value (quantile: null means "mean"). */
-    public CacheConfig withAnalytic(Double alpha, Double sigmaMax, Double beta, Double eps, Double quantile,
-            Double smooth) {
-        return new CacheConfig(mode, interval, maxOrder, firstEnhance, hicacheScale,
-                alpha == null ? analyticAlpha : alpha, sigmaMax == null ? analyticSigmaMax : sigmaMax,
-                beta == null ? analyticBeta : beta, eps == null ? analyticEps : eps,
-                quantile == null ? analyticQuantile : quantile, smooth == null ? analyticSmooth : smooth);
+    /**
+     * Collects parameters; a parameter left unset (or set to null) takes its default, and
+     * {@link #build} validates them all at once.
+     */
+    public static final class Builder {
+        private CacheMode mode;
+        private Integer interval;
+        private Integer maxOrder;
+        private Integer firstEnhance;
+        private Double hicacheScale;
+        private Double analyticAlpha;
+        private Double analyticSigmaMax;
+        private Double analyticBeta;
+        private Double analyticEps;
+        private Double analyticQuantile;
+        private Double analyticSmooth;
+
+        private Builder() {}
+
+        public Builder mode(CacheMode m) {
+            mode = m;
+            return this;
+        }
+
+        public Builder interval(Integer n) {
+            interval = n;
+            return this;
+        }
+
+        public Builder maxOrder(Integer k) {
+            maxOrder = k;
+            return this;
+        }
+
+        public Builder firstEnhance(Integer fe) {
+            firstEnhance = fe;
+            return this;
+        }
+
+        public Builder hicacheScale(Double sigma) {
+            hicacheScale = sigma;
+            return this;
+        }
+
+        /** HiCache-Analytic: σ = min(σ_max, α / (√2·q + ε)). */
+        public Builder analyticAlpha(Double alpha) {
+            analyticAlpha = alpha;
+            return this;
+        }
+
+        public Builder analyticSigmaMax(Double sigmaMax) {
+            analyticSigmaMax = sigmaMax;
+            return this;
+        }
+
+        /** EMA weight of q; ≤ 0 makes q follow the latest statistic. */
+        public Builder analyticBeta(Double beta) {
+            analyticBeta = beta;
+            return this;
+        }
+
+        public Builder analyticEps(Double eps) {
+            analyticEps = eps;
+            return this;
+        }
+
+        /** The quantile of token norms used instead of their mean; null for the mean. */
+        public Builder analyticQuantile(Double q) {
+            analyticQuantile = q;
+            return this;
+        }
+
+        public Builder analyticSmooth(Double gamma) {
+            analyticSmooth = gamma;
+            return this;
+        }
+
+        /** @throws InvalidValue naming the first parameter out of its range */
+        public CacheConfig build() {
+            return new CacheConfig(mode, interval, maxOrder, firstEnhance, hicacheScale, analyticAlpha,
+                    analyticSigmaMax, analyticBeta, analyticEps, analyticQuantile, analyticSmooth);
+        }
     }
 
     /** Compact description for file names and tables, e.g. {@code HiCache_i7_o2_fe3_s0.5}. */

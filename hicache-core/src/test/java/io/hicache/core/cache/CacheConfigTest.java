@@ -52,12 +52,12 @@ class CacheConfigTest {
         assertMessage(() -> CacheConfig.defaults().withHicacheScale(0), "hicacheScale", "must be in (0, 4.0], got 0.0");
         assertMessage(() -> CacheConfig.defaults().withHicacheScale(4.5), "hicacheScale", "got 4.5");
         assertMessage(() -> CacheConfig.defaults().withHicacheScale(Double.NaN), "hicacheScale", "got NaN");
-        assertMessage(() -> CacheConfig.defaults().withAnalytic(-1.0, null, null, null, null, null), "analyticAlpha", "> 0");
-        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, 1.5, null, null, null), "analyticBeta", "<= 1");
-        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, 0.0, null, null), "analyticEps", "> 0");
-        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, null, 1.0, null), "analyticQuantile",
+        assertMessage(() -> CacheConfig.builder(CacheMode.HICACHE).analyticAlpha(-1.0).build(), "analyticAlpha", "> 0");
+        assertMessage(() -> CacheConfig.builder(CacheMode.HICACHE).analyticBeta(1.5).build(), "analyticBeta", "<= 1");
+        assertMessage(() -> CacheConfig.builder(CacheMode.HICACHE).analyticEps(0.0).build(), "analyticEps", "> 0");
+        assertMessage(() -> CacheConfig.builder(CacheMode.HICACHE).analyticQuantile(1.0).build(), "analyticQuantile",
                 "(0, 1)");
-        assertMessage(() -> CacheConfig.defaults().withAnalytic(null, null, null, null, null, 1.0), "analyticSmooth",
+        assertMessage(() -> CacheConfig.builder(CacheMode.HICACHE).analyticSmooth(1.0).build(), "analyticSmooth",
                 "[0, 1)");
     }
 
@@ -72,8 +72,9 @@ class CacheConfigTest {
     @Test
     void jsonRoundTrip() throws Exception {
         ObjectMapper json = new ObjectMapper();
-        CacheConfig c = CacheConfig.of(CacheMode.HICACHE_ANALYTIC).withInterval(5)
-                .withAnalytic(1.1, 0.9, 0.02, 1e-5, 0.95, 0.3);
+        CacheConfig c = CacheConfig.builder(CacheMode.HICACHE_ANALYTIC).interval(5).analyticAlpha(1.1)
+                .analyticSigmaMax(0.9).analyticBeta(0.02).analyticEps(1e-5).analyticQuantile(0.95).analyticSmooth(0.3)
+                .build();
         String s = json.writeValueAsString(c);
         assertTrue(s.contains("\"mode\":\"HiCache-Analytic\""), s);
         assertEquals(c, json.readValue(s, CacheConfig.class));

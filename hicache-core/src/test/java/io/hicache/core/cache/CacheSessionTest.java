@@ -376,13 +376,13 @@ class CacheSessionTest {
         assertEquals(2.02977831302, a.statistic(Replay.SITE), 1e-10);
         assertEquals(0.445908973807, a.sigma(Replay.SITE), 1e-11);
 
-        AnalyticSigma smooth = new AnalyticSigma(c.withAnalytic(null, null, null, null, null, 0.5));
+        AnalyticSigma smooth = new AnalyticSigma(c.toBuilder().analyticSmooth(0.5).build());
         smooth.observe(Replay.SITE, 2.0);
         assertEquals(0.452548179959, smooth.sigma(Replay.SITE), 1e-11, "first call: σ_prev = σ_new");
         smooth.observe(Replay.SITE, 4.0);
         assertEquals(0.449216311507, smooth.sigma(Replay.SITE), 1e-11);
 
-        AnalyticSigma noEma = new AnalyticSigma(c.withAnalytic(null, null, 0.0, null, null, null));
+        AnalyticSigma noEma = new AnalyticSigma(c.toBuilder().analyticBeta(0.0).build());
         noEma.observe(Replay.SITE, 2.0);
         noEma.observe(Replay.SITE, 4.0);
         assertEquals(4.0, noEma.statistic(Replay.SITE), 0, "β ≤ 0 follows the latest statistic");

@@ -76,8 +76,8 @@ class GoldenVectorsTest {
     @Test
     void analyticSigma() {
         for (JsonNode a : golden.get("analytic_sigma")) {
-            CacheConfig c = CacheConfig.of(CacheMode.HICACHE_ANALYTIC).withAnalytic(a.get("alpha").asDouble(),
-                    a.get("sigma_max").asDouble(), null, a.get("eps").asDouble(), null, null);
+            CacheConfig c = CacheConfig.builder(CacheMode.HICACHE_ANALYTIC).analyticAlpha(a.get("alpha").asDouble())
+                    .analyticSigmaMax(a.get("sigma_max").asDouble()).analyticEps(a.get("eps").asDouble()).build();
             AnalyticSigma sigma = new AnalyticSigma(c);
             sigma.observe(Replay.SITE, a.get("q").asDouble());
             assertEquals(a.get("sigma").asDouble(), sigma.sigma(Replay.SITE), 1e-12, a.toString());
