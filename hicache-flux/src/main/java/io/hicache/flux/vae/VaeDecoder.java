@@ -192,7 +192,12 @@ public final class VaeDecoder implements AutoCloseable {
         return conv(kernels.upsampleNearest2x(x), decoder.scope(prefix), "conv", 1);
     }
 
-    /** Mid-block attention: one head over all h·w pixels, Linear q/k/v/out, scale 1/√C, residual. */
+    /**
+     * Mid-block attention: one head over all h·w pixels, Linear q/k/v/out, scale 1/√C, residual. The
+     * attention gets an explicit head axis, [B, 1, h·w, C]: libtorch's CPU flash kernel takes only
+     * 4-D inputs and streams keys block by block, where 3-D inputs fall back to the math path that
+     * materialises the (h·w)² scores (17 GB in fp32 for a 2048² image's 256² latent).
+     */
     NDArray attention(NDArray x) {
         Parameters p = decoder.scope("mid_block.attentions.0.");
         long b = x.getShape().get(0);
@@ -200,9 +205,14 @@ public final class VaeDecoder implements AutoCloseable {
         long h = x.getShape().get(2);
         long w = x.getShape().get(3);
         NDArray t = norm(x, p, "group_norm").reshape(b, c, h * w).transpose(0, 2, 1);
-        NDArray o = kernels.sdpa(Layers.linear(t, p, "to_q"), Layers.linear(t, p, "to_k"), Layers.linear(t, p, "to_v"),
-                1 / Math.sqrt(c));
-        return x.add(Layers.linear(o, p, "to_out.0").transpose(0, 2, 1).reshape(b, c, h, w));
+        NDArray o = kernels.sdpa(heads(Layers.linear(t, p, "to_q")), heads(Layers.linear(t, p, "to_k")),
+                heads(Layers.linear(t, p, "to_v")), 1 / Math.sqrt(c));
+        return x.add(Layers.linear(o.reshape(b, h * w, c), p, "to_out.0").transpose(0, 2, 1).reshape(b, c, h, w));
+    }
+
+    /** [B, L, C] → [B, 1, L, C], contiguous (the flash kernel wants unit stride in the last axis). */
+    private static NDArray heads(NDArray t) {
+        return t.expandDims(1);
     }
 
     private NDArray norm(NDArray x, Parameters p, String name) {
