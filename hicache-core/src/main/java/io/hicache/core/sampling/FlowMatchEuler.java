@@ -55,7 +55,11 @@ public final class FlowMatchEuler {
         try {
             // bytes, not a String: Jackson names a bad UTF-8 byte where a decoder says only "Input length = 1"
             return fromJson(JSON.readTree(Files.readAllBytes(schedulerConfig)));
-        } catch (IllegalArgumentException | JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
+            throw new InvalidModelException(schedulerConfig + ": not valid JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr() + ")"), e);
+        } catch (IllegalArgumentException e) {
             throw new InvalidModelException(schedulerConfig + ": " + e.getMessage(), e);
         }
     }
