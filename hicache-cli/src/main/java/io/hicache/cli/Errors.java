@@ -1,5 +1,6 @@
 package io.hicache.cli;
 
+import io.hicache.core.pipeline.InvalidModelException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -60,6 +61,33 @@ final class Errors {
     /** {@code s} cut to at most 60 characters, for quoting user text in messages. */
     static String abbreviate(String s) {
         return s.length() > 60 ? s.substring(0, 57) + "..." : s;
+    }
+
+    /**
+     * True when a model load failed for a reason a second attempt cannot change: the model's files
+     * are wrong or missing. Such a failure is reported, not retried.
+     */
+    static boolean isPermanentLoadFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof InvalidModelException || t instanceof NoSuchFileException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * True when {@code e} means memory ran out: the JVM's {@link OutOfMemoryError} (possibly as a
+     * cause), libtorch's CUDA "out of memory" or its CPU allocator's "not enough memory".
+     */
+    static boolean isOutOfMemory(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = t.getMessage() == null ? "" : t.getMessage().toLowerCase(Locale.ROOT);
+            if (t instanceof OutOfMemoryError || m.contains("out of memory") || m.contains("not enough memory")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static String bytes(long b) {

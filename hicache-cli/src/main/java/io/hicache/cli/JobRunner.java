@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,10 +61,9 @@ final class JobRunner {
             return failed(job, "out of memory: " + Errors.oneLine(e), "out-of-memory", device, worker, start, parameters);
         } catch (Exception e) {
             LOG.debug("{} failed", job.stem(), e);
-            String message = Errors.oneLine(e);
-            // libtorch reports exhausted GPU memory as an ordinary exception
-            String kind = message.toLowerCase(Locale.ROOT).contains("out of memory") ? "out-of-memory" : "exception";
-            return failed(job, message, kind, device, worker, start, parameters);
+            // libtorch reports exhausted memory as an ordinary exception
+            String kind = Errors.isOutOfMemory(e) ? "out-of-memory" : "exception";
+            return failed(job, Errors.oneLine(e), kind, device, worker, start, parameters);
         } finally {
             conditioning.finished(job);
         }

@@ -90,7 +90,7 @@ final class SharedEncoder implements Conditioning {
         }
     }
 
-    /** Opens the encoder pipeline, trying a second time if the first attempt fails. */
+    /** Opens the encoder pipeline, trying a second time if the first attempt fails for a reason that may pass. */
     private ImagePipeline open() {
         for (int attempt = 1; attempt <= 2; attempt++) {
             long start = System.nanoTime();
@@ -103,9 +103,13 @@ final class SharedEncoder implements Conditioning {
                 return p;
             } catch (Exception | Error e) {
                 loadError = Errors.oneLine(e);
+                LOG.debug("text encoder load failure", e);
+                if (Errors.isPermanentLoadFailure(e)) {
+                    LOG.error("loading the text encoders on {} failed: {}", DeviceChoice.name(spec.device()), loadError);
+                    return null;
+                }
                 LOG.error("loading the text encoders on {} failed (attempt {} of 2): {}",
                         DeviceChoice.name(spec.device()), attempt, loadError);
-                LOG.debug("text encoder load failure", e);
             }
         }
         return null;

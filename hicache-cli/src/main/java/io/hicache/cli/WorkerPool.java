@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * Workers on devices, each with its own pipeline, pulling jobs from one shared queue: a fast
  * device simply takes more jobs (no static shards). A worker whose pipeline fails to load or dies
  * (throws an {@link Error}) is replaced once; after that its device's share is drained by the
- * other workers. Jobs no worker could take are returned as not run.
+ * other workers. A load that fails because the model's files are wrong is not tried again by any
+ * worker. Jobs no worker could take are returned as not run.
  */
 final class WorkerPool {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerPool.class);
@@ -32,6 +33,8 @@ final class WorkerPool {
     private final JobRunner runner;
     private final Consumer<ManifestEntry> onFinished;
     private final List<Worker> workers = new ArrayList<>();
+    /** Set once a load failed for a reason no retry can change; then no worker loads again. */
+    private volatile boolean permanentLoadFailure;
 
     WorkerPool(Backend backend, List<Device> devices, int workersPerDevice, Function<Device, PipelineSpec> specs,
             JobRunner runner, Consumer<ManifestEntry> onFinished) {
@@ -90,7 +93,7 @@ final class WorkerPool {
         }
 
         void work(Queue<Job> queue) {
-            for (int life = 1; life <= PIPELINES_PER_SLOT && !queue.isEmpty(); life++) {
+            for (int life = 1; life <= PIPELINES_PER_SLOT && !queue.isEmpty() && !permanentLoadFailure; life++) {
                 ImagePipeline pipeline = load(life);
                 if (pipeline == null) {
                     continue;
@@ -131,7 +134,13 @@ final class WorkerPool {
                 if (firstLoadError == null) {
                     firstLoadError = message;
                 }
-                LOG.error("{}: loading the model failed (attempt {} of {}): {}", name, life, PIPELINES_PER_SLOT, message);
+                if (Errors.isPermanentLoadFailure(e)) {
+                    permanentLoadFailure = true;
+                    LOG.error("{}: loading the model failed: {}", name, message);
+                } else {
+                    LOG.error("{}: loading the model failed (attempt {} of {}): {}", name, life, PIPELINES_PER_SLOT,
+                            message);
+                }
                 LOG.debug("{}: load failure", name, e);
                 return null;
             }

@@ -7,6 +7,7 @@ import io.hicache.core.pipeline.GenerationResult;
 import io.hicache.core.pipeline.GenerationStats;
 import io.hicache.core.pipeline.HostTensor;
 import io.hicache.core.pipeline.ImagePipeline;
+import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.pipeline.PipelineSpec.Component;
 import io.hicache.core.pipeline.TextEmbeddings;
@@ -31,7 +32,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code delay_ms} (per image) and {@code fail_loads} (that many first loads of a transformer
  * fail). Prompts steer failures: {@code FAIL} throws, {@code NAN} returns NaN latents,
  * {@code OOM} throws {@link OutOfMemoryError}, {@code CUDAOOM} throws libtorch's out-of-memory
- * exception, {@code DIE} kills the pipeline (an {@link Error}), {@code FLAKY} fails while the model
+ * exception, {@code CPUALLOC} libtorch's CPU allocation failure, {@code WRAPPED} an exception
+ * caused by an {@link OutOfMemoryError}, {@code DIE} kills the pipeline (an {@link Error}), {@code FLAKY} fails while the model
  * directory holds a file {@code flaky}.
  *
  * <p>Image and latents depend only on the text embeddings (encoded here from the prompt, or
@@ -120,6 +122,9 @@ public final class FakeBackend implements Backend {
         if (spec.has(Component.TRANSFORMER)) {
             int load = TRANSFORMER_LOADS.computeIfAbsent(dir, d -> new AtomicInteger()).incrementAndGet();
             if (load <= Integer.parseInt(props.getProperty("fail_loads", "0"))) {
+                if (Boolean.parseBoolean(props.getProperty("invalid_model", "false"))) {
+                    throw new InvalidModelException(dir + ": simulated invalid model (load " + load + ")");
+                }
                 throw new IOException("simulated load failure " + load + " of " + dir);
             }
         }
@@ -178,6 +183,12 @@ public final class FakeBackend implements Backend {
             if (p.contains("DIE")) {
                 dead = true;
                 throw new PipelineDied("simulated crash of the native runtime");
+            }
+            if (p.contains("CPUALLOC")) {
+                throw new RuntimeException("DefaultCPUAllocator: not enough memory: you tried to allocate 17179869184 bytes.");
+            }
+            if (p.contains("WRAPPED")) {
+                throw new IllegalStateException("decode failed", new OutOfMemoryError("Java heap space"));
             }
             if (p.contains("CUDAOOM")) {
                 throw new RuntimeException("CUDA out of memory. Tried to allocate 2.00 GiB");

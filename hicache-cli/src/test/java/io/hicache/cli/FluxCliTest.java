@@ -186,4 +186,34 @@ class FluxCliTest {
             }
         }
     }
+
+    /**
+     * A model whose files can never load is refused by the backend's pre-load check: exit 2, one
+     * line naming the file, nothing written (no output directory, run.json or manifest).
+     */
+    @Test
+    void aBrokenModelIsRefusedBeforeAnythingIsWritten() throws Exception {
+        String[][] breakages = {
+            {"transformer/config.json", "\"num_layers\": 2", "\"num_layers\": 1000000000"},
+            {"text_encoder_2/config.json", "\"num_layers\": 2", "\"num_layers\": 2.5"},
+            {"scheduler/scheduler_config.json", "\"shift\": 3.0", "\"shift\": -1e308"},
+            {"tokenizer/vocab.json", "{", "{]"},
+        };
+        for (String[] b : breakages) {
+            Path model = dir.resolve("model-" + b[0].replace('/', '-'));
+            Backend.named("flux").writeTinyModel(model, 3, TensorType.F32, false);
+            Path file = model.resolve(b[0]);
+            String compact = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile()).toString()
+                    .replace("\":", "\": ");
+            assertTrue(compact.contains(b[1]), compact);
+            Files.writeString(file, compact.replaceFirst(java.util.regex.Pattern.quote(b[1]), b[2]));
+            Path out = dir.resolve("out-" + b[0].replace('/', '-'));
+            CliRun r = CliRun.of("--backend", "flux", "--model-path", model.toString(), "--device", "cpu",
+                    "--prompt", "a cat", "--steps", "2", "--width", "64", "--height", "64", "--output-dir", out.toString());
+            assertEquals(2, r.exitCode(), b[0] + ": " + r.err());
+            assertTrue(r.err().contains(file.toString()), b[0] + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), b[0] + ": " + r.err());
+            assertFalse(Files.exists(out), b[0] + ": nothing is written");
+        }
+    }
 }

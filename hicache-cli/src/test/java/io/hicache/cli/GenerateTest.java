@@ -286,6 +286,32 @@ class GenerateTest {
     }
 
     @Test
+    void aLoadFailureFromAnInvalidModelIsNotRetried() throws IOException {
+        Path invalid = FakeBackend.createModel(dir.resolve("invalid-model"), 0, 5);
+        Files.writeString(invalid.resolve("fake.properties"), "fail_loads=5\ninvalid_model=true\n");
+        Path out = dir.resolve("out");
+        CliRun r = CliRun.of("--backend", "fake", "--model-path", invalid.toString(), "--prompt", "x", "--prompt", "y",
+                "--device", "cpu", "--workers", "2", "--no-shared-encoder", "--width", "32", "--height", "32",
+                "--output-dir", out.toString());
+        assertEquals(2, r.exitCode(), r.err());
+        assertTrue(r.err().contains("simulated invalid model (load 1)"), r.err());
+        assertFalse(r.err().contains("attempt"), r.err());
+        assertFalse(r.err().contains("(load 3)"), "no worker loads again after a permanent failure: " + r.err());
+    }
+
+    @Test
+    void memoryExhaustionIsRecordedAsOutOfMemoryHoweverItIsReported() throws IOException {
+        Path list = Files.writeString(dir.resolve("oom.txt"), "CPUALLOC big\nWRAPPED heap\nplease FAIL\n");
+        Path out = dir.resolve("out");
+        CliRun r = generate(list, out);
+        assertEquals(1, r.exitCode(), r.err());
+        Map<Integer, JsonNode> m = manifest(out.resolve("manifest.jsonl"));
+        assertEquals("out-of-memory", m.get(0).get("error_kind").asText(), m.get(0).toString());
+        assertEquals("out-of-memory", m.get(1).get("error_kind").asText(), m.get(1).toString());
+        assertEquals("exception", m.get(2).get("error_kind").asText());
+    }
+
+    @Test
     void latentOutputNeedsNoVaeAndWritesSafetensors() throws IOException {
         Files.delete(model.resolve("vae.bin"));
         Path out = dir.resolve("out");

@@ -1,13 +1,33 @@
 package io.hicache.flux;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.hicache.core.pipeline.InvalidModelException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Typed reads of a model's {@code config.json}, failing with the file and field named. */
+/**
+ * Typed reads of a model's {@code config.json}, failing with the file and field named. Reads are
+ * strict: an integer field must hold an integer that fits an int (not 2.5, 4294967298, "two" or
+ * null), and a field that is present is never replaced by a default. Defaults apply only to absent
+ * fields, and callers pass the default the config's library (diffusers, transformers) itself uses.
+ */
 public final class ConfigJson {
+    /*
+     * Sane bounds for config sizes, far above any released model (FLUX.1: 57 blocks, width 3072,
+     * T5-XXL: 24 layers, width 10240, vocabulary 32128): a value beyond them is a damaged file, and
+     * refusing it keeps a typo from allocating billions of layer descriptions before the checkpoint
+     * is even compared.
+     */
+    public static final int MAX_LAYERS = 1024;
+    public static final int MAX_WIDTH = 1 << 17;
+    public static final int MAX_HEADS = 1024;
+    /** Per-head width: heads × head width must stay well inside an int. */
+    public static final int MAX_HEAD_DIM = 1 << 12;
+    public static final int MAX_VOCABULARY = 1 << 22;
+    public static final int MAX_POSITIONS = 1 << 16;
+
     private final Path file;
     private final JsonNode root;
 
@@ -23,7 +43,7 @@ public final class ConfigJson {
     private JsonNode field(String name) throws IOException {
         JsonNode v = root.get(name);
         if (v == null || v.isNull()) {
-            throw new IOException(file + ": missing field '" + name + "'");
+            throw invalid("missing field '" + name + "'");
         }
         return v;
     }
@@ -33,22 +53,56 @@ public final class ConfigJson {
         return v == null || v.isNull() ? null : v;
     }
 
+    /** True when {@code name} is present with the value null. */
+    public boolean isNull(String name) {
+        return root.has(name) && root.get(name).isNull();
+    }
+
+    /** True when the file has {@code name}, even with the value null. */
+    public boolean has(String name) {
+        return root.has(name);
+    }
+
     public int requireInt(String name) throws IOException {
         JsonNode v = field(name);
         if (!v.canConvertToInt() || !v.isIntegralNumber()) {
-            throw new IOException(file + ": field '" + name + "' must be an integer, got " + v);
+            throw invalid("field '" + name + "' must be an integer, got " + v);
         }
         return v.intValue();
     }
 
+    /** An integer in {@code [min, max]}: sizes outside it cannot be a model this code can build. */
+    public int requireInt(String name, int min, int max) throws IOException {
+        return inRange(name, requireInt(name), min, max);
+    }
+
+    /** {@code fallback} when the field is absent; null counts as present (and is refused). */
     public int getInt(String name, int fallback) throws IOException {
-        return optional(name) == null ? fallback : requireInt(name);
+        if (!root.has(name)) {
+            return fallback;
+        }
+        JsonNode v = root.get(name);
+        if (v.isNull()) {
+            throw invalid("field '" + name + "' must be an integer, got null");
+        }
+        return requireInt(name);
+    }
+
+    public int getInt(String name, int fallback, int min, int max) throws IOException {
+        return inRange(name, getInt(name, fallback), min, max);
+    }
+
+    private int inRange(String name, int v, int min, int max) throws IOException {
+        if (v < min || v > max) {
+            throw invalid("field '" + name + "' must be in [" + min + ", " + max + "], got " + v);
+        }
+        return v;
     }
 
     public double requireDouble(String name) throws IOException {
         JsonNode v = field(name);
-        if (!v.isNumber()) {
-            throw new IOException(file + ": field '" + name + "' must be a number, got " + v);
+        if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
+            throw invalid("field '" + name + "' must be a finite number, got " + v);
         }
         return v.doubleValue();
     }
@@ -63,7 +117,7 @@ public final class ConfigJson {
             return fallback;
         }
         if (!v.isBoolean()) {
-            throw new IOException(file + ": field '" + name + "' must be true or false, got " + v);
+            throw invalid("field '" + name + "' must be true or false, got " + v);
         }
         return v.booleanValue();
     }
@@ -74,7 +128,7 @@ public final class ConfigJson {
             return fallback;
         }
         if (!v.isTextual()) {
-            throw new IOException(file + ": field '" + name + "' must be a string, got " + v);
+            throw invalid("field '" + name + "' must be a string, got " + v);
         }
         return v.asText();
     }
@@ -82,12 +136,12 @@ public final class ConfigJson {
     public int[] requireIntArray(String name) throws IOException {
         JsonNode v = field(name);
         if (!v.isArray() || v.size() == 0) {
-            throw new IOException(file + ": field '" + name + "' must be a non-empty array of integers, got " + v);
+            throw invalid("field '" + name + "' must be a non-empty array of integers, got " + v);
         }
         int[] out = new int[v.size()];
         for (int i = 0; i < out.length; i++) {
-            if (!v.get(i).isIntegralNumber()) {
-                throw new IOException(file + ": field '" + name + "' must hold integers, got " + v);
+            if (!v.get(i).isIntegralNumber() || !v.get(i).canConvertToInt()) {
+                throw invalid("field '" + name + "' must hold integers, got " + v);
             }
             out[i] = v.get(i).intValue();
         }
@@ -101,16 +155,19 @@ public final class ConfigJson {
             return out;
         }
         if (!v.isArray()) {
-            throw new IOException(file + ": field '" + name + "' must be an array of strings, got " + v);
+            throw invalid("field '" + name + "' must be an array of strings, got " + v);
         }
         for (JsonNode e : v) {
+            if (!e.isTextual()) {
+                throw invalid("field '" + name + "' must be an array of strings, got " + v);
+            }
             out.add(e.asText());
         }
         return out;
     }
 
     /** An error about this file, for checks that span several fields. */
-    public IOException invalid(String message) {
-        return new IOException(file + ": " + message);
+    public InvalidModelException invalid(String message) {
+        return new InvalidModelException(file + ": " + message);
     }
 }

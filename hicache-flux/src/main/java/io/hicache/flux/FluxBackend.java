@@ -7,10 +7,8 @@ import io.hicache.core.pipeline.InputShapes;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
 import java.io.IOException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.List;
 
 /** The {@code flux} backend: FLUX.1-dev / schnell in the diffusers layout, a BFL file, or {@code builtin:flux-tiny}. */
 public final class FluxBackend implements Backend {
@@ -35,12 +33,7 @@ public final class FluxBackend implements Backend {
 
     @Override
     public void checkModel(PipelineSpec spec) throws IOException {
-        FluxModelFiles files = resolve(spec.model());
-        List<String> missing = files.missing(spec.components());
-        if (!missing.isEmpty()) {
-            throw new NoSuchFileException(spec.model(), null, "FLUX model incomplete, missing "
-                    + String.join(", ", missing) + "; " + FluxModelFiles.HOW_TO_GET);
-        }
+        FluxPipeline.check(resolve(spec.model()), spec);
     }
 
     @Override

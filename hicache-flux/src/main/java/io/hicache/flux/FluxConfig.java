@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -80,7 +79,6 @@ public final class FluxConfig {
         }
     }
 
-    /** Reads {@code transformer/config.json}. */
     /** FLUX.1-dev (19 double + 38 single blocks, hidden 3072, guidance-distilled). */
     public static FluxConfig dev() {
         return new FluxConfig(64, 64, 19, 38, 128, 24, 4096, 768, true, new int[] {16, 56, 56});
@@ -91,12 +89,10 @@ public final class FluxConfig {
         return new FluxConfig(64, 64, 19, 38, 128, 24, 4096, 768, false, new int[] {16, 56, 56});
     }
 
+    /** Reads {@code transformer/config.json}. */
     public static FluxConfig read(Path configJson) throws IOException {
-        try {
-            return fromJson(Files.readString(configJson));
-        } catch (IllegalArgumentException e) {
-            throw new IOException(configJson + ": " + e.getMessage(), e);
-        }
+        Path file = configJson.toAbsolutePath();
+        return fromConfig(ModelFiles.readConfig(file.getParent(), file.getFileName().toString()));
     }
 
     /** Parses a diffusers transformer config; keys it does not use (e.g. {@code _class_name}) are ignored. */
@@ -110,32 +106,46 @@ public final class FluxConfig {
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException("transformer config is not a JSON object");
         }
-        String cls = root.path("_class_name").asText("FluxTransformer2DModel");
-        check(cls.equals("FluxTransformer2DModel"), "not a FLUX transformer config: _class_name is " + cls);
-        int patch = root.path("patch_size").asInt(1);
-        check(patch == 1, "patch_size must be 1 (FLUX packs 2×2 patches outside the transformer), got " + patch);
-        JsonNode axes = root.get("axes_dims_rope");
-        int[] axesDims = {16, 56, 56};
-        if (axes != null && !axes.isNull()) {
-            check(axes.isArray(), "axes_dims_rope must be an array");
-            axesDims = new int[axes.size()];
-            for (int i = 0; i < axesDims.length; i++) {
-                axesDims[i] = axes.get(i).asInt();
-            }
+        try {
+            return fromConfig(new ConfigJson(Path.of("transformer", "config.json"), root));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
-        JsonNode out = root.get("out_channels");
-        int inChannels = root.path("in_channels").asInt(64);
-        return new FluxConfig(
-                inChannels,
-                out == null || out.isNull() ? inChannels : out.asInt(),
-                root.path("num_layers").asInt(19),
-                root.path("num_single_layers").asInt(38),
-                root.path("attention_head_dim").asInt(128),
-                root.path("num_attention_heads").asInt(24),
-                root.path("joint_attention_dim").asInt(4096),
-                root.path("pooled_projection_dim").asInt(768),
-                root.path("guidance_embeds").asBoolean(false),
-                axesDims);
+    }
+
+    /**
+     * The config of a parsed file. Every key is read strictly; an absent key takes the default of
+     * diffusers' {@code FluxTransformer2DModel.__init__} (which is what diffusers itself would build),
+     * and {@code out_channels} null means in_channels, as it does there.
+     */
+    static FluxConfig fromConfig(ConfigJson c) throws IOException {
+        String cls = c.getString("_class_name", "FluxTransformer2DModel");
+        if (!cls.equals("FluxTransformer2DModel")) {
+            throw c.invalid("not a FLUX transformer config: _class_name is " + cls);
+        }
+        int patch = c.getInt("patch_size", 1);
+        if (patch != 1) {
+            throw c.invalid("patch_size must be 1 (FLUX packs 2×2 patches outside the transformer), got " + patch);
+        }
+        int[] axesDims = c.has("axes_dims_rope") ? c.requireIntArray("axes_dims_rope") : new int[] {16, 56, 56};
+        int inChannels = c.getInt("in_channels", 64, 4, ConfigJson.MAX_WIDTH);
+        int outChannels = c.has("out_channels") && !c.isNull("out_channels")
+                ? c.requireInt("out_channels", 1, ConfigJson.MAX_WIDTH) : inChannels;
+        try {
+            return new FluxConfig(
+                    inChannels,
+                    outChannels,
+                    c.getInt("num_layers", 19, 0, ConfigJson.MAX_LAYERS),
+                    c.getInt("num_single_layers", 38, 0, ConfigJson.MAX_LAYERS),
+                    c.getInt("attention_head_dim", 128, 2, ConfigJson.MAX_HEAD_DIM),
+                    c.getInt("num_attention_heads", 24, 1, ConfigJson.MAX_HEADS),
+                    c.getInt("joint_attention_dim", 4096, 1, ConfigJson.MAX_WIDTH),
+                    c.getInt("pooled_projection_dim", 768, 1, ConfigJson.MAX_WIDTH),
+                    c.getBoolean("guidance_embeds", false),
+                    axesDims);
+        } catch (IllegalArgumentException e) {
+            throw c.invalid(e.getMessage());
+        }
     }
 
     /** The config as diffusers writes {@code transformer/config.json}. */

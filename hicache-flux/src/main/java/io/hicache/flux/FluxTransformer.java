@@ -133,8 +133,23 @@ public final class FluxTransformer implements AutoCloseable {
         if (dtype != TensorType.F32 && dtype != TensorType.BF16) {
             throw new IllegalArgumentException("FLUX computes in float32 or bfloat16, not " + dtype.displayName());
         }
+        check(weights, config);
         return new FluxTransformer(config, dtype, Parameters.load(weights, parameterSpec(config), dtype, manager),
                 AttentionKernel.DENSE, FeedForward.Kernel.DENSE);
+    }
+
+    /**
+     * Checks {@code weights} against {@code config} from names and shapes alone: the block counts
+     * first, then every tensor.
+     *
+     * @throws io.hicache.core.pipeline.InvalidModelException when they do not match
+     */
+    public static void check(WeightSource weights, FluxConfig config) throws IOException {
+        ModelFiles.requireBlocks(weights, "transformer_blocks.", config.numLayers(),
+                "num_layers = " + config.numLayers());
+        ModelFiles.requireBlocks(weights, "single_transformer_blocks.", config.numSingleLayers(),
+                "num_single_layers = " + config.numSingleLayers());
+        weights.verify(parameterSpec(config).shapes());
     }
 
     /** Every parameter name and shape of {@code config}, in diffusers naming. */

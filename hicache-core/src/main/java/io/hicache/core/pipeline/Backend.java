@@ -23,10 +23,15 @@ public interface Backend {
     String defaultModel();
 
     /**
-     * Checks that {@code model} exists and holds what {@code spec} needs without loading weights;
-     * the message names what is missing and how to get it.
+     * Checks, without reading tensor data, everything about {@code spec} that can be known before
+     * loading: the files exist, every config is valid and matches its checkpoint's tensor names and
+     * shapes (headers only), tokenizers and scheduler settings are usable, the device exists. A
+     * model that passes fails to load only for reasons outside its files (memory, the device). The
+     * message names the file and the problem, or what is missing and how to get it.
      *
+     * @throws InvalidModelException when a model file is wrong
      * @throws IOException when something required is missing or unreadable
+     * @throws IllegalArgumentException when the device or spec cannot be used
      */
     void checkModel(PipelineSpec spec) throws IOException;
 

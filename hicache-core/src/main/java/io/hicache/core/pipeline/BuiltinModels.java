@@ -2,6 +2,7 @@ package io.hicache.core.pipeline;
 
 import io.hicache.core.util.FileTrees;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -10,13 +11,18 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
 
 /**
  * Built-in models ({@code builtin:<name>}): small models whose files are generated
  * deterministically by code shipped in the jar, written once into a cache directory
  * ({@code $HICACHE_HOME}, else {@code ~/.cache/hicache}) and reused. Generation is atomic and safe
  * across threads and processes: files are written to a temporary directory, completed with a
- * marker, and renamed into place under a file lock.
+ * marker, and renamed into place under a file lock. The marker lists every file with its size and
+ * CRC-32C; a cached model whose files no longer match (truncated, corrupted, missing, or written by
+ * an older marker format) is generated again.
  */
 public final class BuiltinModels {
     public static final String PREFIX = "builtin:";
@@ -57,7 +63,7 @@ public final class BuiltinModels {
     public static Path materialize(String name, String version, Writer writer) throws IOException {
         Path root = cacheRoot().resolve("builtin");
         Path dir = root.resolve(name + "-" + version);
-        if (Files.exists(dir.resolve(COMPLETE))) {
+        if (intact(dir, version)) {
             return dir;
         }
         Files.createDirectories(root);
@@ -72,16 +78,16 @@ public final class BuiltinModels {
         try (FileChannel lockFile = FileChannel.open(root.resolve(name + ".lock"),
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                 FileLock lock = lockFile.lock()) {
-            if (Files.exists(dir.resolve(COMPLETE))) {
+            if (intact(dir, version)) {
                 return dir; // another process finished while we waited
             }
             if (Files.exists(dir)) {
-                FileTrees.delete(dir); // left incomplete by a crash
+                FileTrees.delete(dir); // left incomplete by a crash, or damaged since
             }
             Path tmp = Files.createTempDirectory(root, name + "-" + version + ".tmp-");
             try {
                 writer.write(tmp);
-                Files.writeString(tmp.resolve(COMPLETE), version + "\n");
+                Files.writeString(tmp.resolve(COMPLETE), listing(tmp, version));
                 try {
                     Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
                 } catch (AtomicMoveNotSupportedException e) {
@@ -94,5 +100,44 @@ public final class BuiltinModels {
             }
             return dir;
         }
+    }
+
+    /** The marker's text: the version, then one "size crc32c relative-path" line per file, sorted. */
+    private static String listing(Path dir, String version) throws IOException {
+        StringBuilder sb = new StringBuilder(version).append('\n');
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(dir)) {
+            files = s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().equals(COMPLETE))
+                    .sorted().toList();
+        }
+        for (Path f : files) {
+            String rel = dir.relativize(f).toString().replace('\\', '/');
+            sb.append(Files.size(f)).append(' ').append(Long.toHexString(crc(f))).append(' ').append(rel).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** True when {@code dir} is complete and every file is as the marker lists it. */
+    private static boolean intact(Path dir, String version) {
+        Path marker = dir.resolve(COMPLETE);
+        if (!Files.isRegularFile(marker)) {
+            return false;
+        }
+        try {
+            return Files.readString(marker).equals(listing(dir, version));
+        } catch (IOException | RuntimeException e) {
+            return false; // unreadable marker or file: generate again
+        }
+    }
+
+    private static long crc(Path file) throws IOException {
+        CRC32C crc = new CRC32C();
+        byte[] buf = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(buf)) > 0; ) {
+                crc.update(buf, 0, n);
+            }
+        }
+        return crc.getValue();
     }
 }

@@ -103,14 +103,30 @@ public final class HiCacheRuntime {
         }
         List<Device> devices = new ArrayList<>();
         for (int id : ids) {
-            if (id >= visibleGpus) {
-                throw new IllegalArgumentException(visibleGpus == 0
-                        ? "GPU " + id + " requested but no GPU is visible to PyTorch (CPU-only libtorch or no CUDA driver); use --device cpu"
-                        : "GPU " + id + " requested but only " + visibleGpus + " GPU(s) are visible (indices 0.." + (visibleGpus - 1) + ")");
-            }
+            requireGpu(id, visibleGpus);
             devices.add(Device.gpu(id));
         }
         return devices;
+    }
+
+    /**
+     * Checks that the engine can use {@code device}, so that asking for a GPU the engine does not
+     * see fails with one line rather than a native error from the first tensor.
+     *
+     * @throws IllegalArgumentException when {@code device} is a GPU the engine does not see
+     */
+    public static void requireAvailable(Device device) {
+        if (device.isGpu()) {
+            requireGpu(device.getDeviceId(), gpuCount());
+        }
+    }
+
+    private static void requireGpu(int id, int visibleGpus) {
+        if (id < 0 || id >= visibleGpus) {
+            throw new IllegalArgumentException(visibleGpus == 0
+                    ? "GPU " + id + " requested but no GPU is visible to PyTorch (CPU-only libtorch or no CUDA driver); use --device cpu"
+                    : "GPU " + id + " requested but only " + visibleGpus + " GPU(s) are visible (indices 0.." + (visibleGpus - 1) + ")");
+        }
     }
 
     /** Engine name, versions and visible devices, for --version and run records. */

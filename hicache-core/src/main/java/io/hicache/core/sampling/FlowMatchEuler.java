@@ -1,8 +1,10 @@
 package io.hicache.core.sampling;
 
 import ai.djl.ndarray.NDArray;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.core.runtime.Precision;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,6 +24,10 @@ import java.util.Locale;
  */
 public final class FlowMatchEuler {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The largest static shift accepted (FLUX.1 uses 1 to 3; Stable Diffusion 3 uses 3). */
+    static final double MAX_SHIFT = 1000;
+    /** The largest |base_shift| and |max_shift| accepted (FLUX.1: 0.5 and 1.15). */
+    static final double MAX_MU = 20;
 
     private final int numTrainTimesteps;
     private final double shift;
@@ -47,57 +53,99 @@ public final class FlowMatchEuler {
     /** Reads {@code scheduler/scheduler_config.json}. */
     public static FlowMatchEuler read(Path schedulerConfig) throws IOException {
         try {
-            return fromJson(Files.readString(schedulerConfig));
+            // bytes, not a String: Jackson names a bad UTF-8 byte where a decoder says only "Input length = 1"
+            return fromJson(JSON.readTree(Files.readAllBytes(schedulerConfig)));
+        } catch (JsonProcessingException e) {
+            throw new InvalidModelException(schedulerConfig + ": not valid JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr() + ")"), e);
         } catch (IllegalArgumentException e) {
-            throw new IOException(schedulerConfig + ": " + e.getMessage(), e);
+            throw new InvalidModelException(schedulerConfig + ": " + e.getMessage(), e);
         }
     }
 
     /**
      * Parses a scheduler config; absent keys take diffusers' defaults. Options that change the
      * sampler into something else (Karras/exponential/beta sigmas, inverted sigmas, stochastic
-     * sampling, the linear time shift) are refused rather than silently ignored.
+     * sampling, the linear time shift) are refused rather than silently ignored, and so are values of
+     * the wrong type or outside what a sampler can use.
      */
     public static FlowMatchEuler fromJson(String json) {
-        JsonNode root;
         try {
-            root = JSON.readTree(json);
-        } catch (IOException e) {
+            return fromJson(JSON.readTree(json));
+        } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("scheduler config is not valid JSON: " + e.getMessage(), e);
         }
+    }
+
+    private static FlowMatchEuler fromJson(JsonNode root) {
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException("scheduler config is not a JSON object");
         }
         for (String flag : new String[] {"use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas",
                 "invert_sigmas", "stochastic_sampling"}) {
-            if (root.path(flag).asBoolean(false)) {
+            if (bool(root, flag, false)) {
                 throw new IllegalArgumentException(flag + " = true is not supported");
             }
         }
-        String shiftType = root.path("time_shift_type").asText("exponential");
+        JsonNode shiftTypeNode = root.get("time_shift_type");
+        String shiftType = shiftTypeNode == null || shiftTypeNode.isNull() ? "exponential" : shiftTypeNode.asText();
         if (!shiftType.equals("exponential")) {
             throw new IllegalArgumentException("time_shift_type '" + shiftType + "' is not supported (only exponential)");
         }
         JsonNode terminal = root.get("shift_terminal");
         FlowMatchEuler s = new FlowMatchEuler(
-                root.path("num_train_timesteps").asInt(1000),
-                root.path("shift").asDouble(1.0),
-                root.path("use_dynamic_shifting").asBoolean(false),
-                root.path("base_shift").asDouble(0.5),
-                root.path("max_shift").asDouble(1.15),
-                root.path("base_image_seq_len").asLong(256),
-                root.path("max_image_seq_len").asLong(4096),
-                terminal == null || terminal.isNull() ? null : terminal.asDouble());
+                (int) integer(root, "num_train_timesteps", 1000),
+                number(root, "shift", 1.0),
+                bool(root, "use_dynamic_shifting", false),
+                number(root, "base_shift", 0.5),
+                number(root, "max_shift", 1.15),
+                integer(root, "base_image_seq_len", 256),
+                integer(root, "max_image_seq_len", 4096),
+                terminal == null || terminal.isNull() ? null : number(root, "shift_terminal", 0));
         s.validate();
         return s;
     }
 
+    private static double number(JsonNode root, String key, double fallback) {
+        JsonNode v = root.get(key);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        check(v.isNumber(), key + " must be a number, got " + v);
+        return v.doubleValue();
+    }
+
+    private static long integer(JsonNode root, String key, long fallback) {
+        JsonNode v = root.get(key);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        check(v.isIntegralNumber() && v.canConvertToInt(), key + " must be an integer, got " + v);
+        return v.intValue();
+    }
+
+    private static boolean bool(JsonNode root, String key, boolean fallback) {
+        JsonNode v = root.get(key);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        check(v.isBoolean(), key + " must be true or false, got " + v);
+        return v.booleanValue();
+    }
+
     private void validate() {
         check(numTrainTimesteps > 0, "num_train_timesteps must be positive, got " + numTrainTimesteps);
-        check(Double.isFinite(shift) && shift > 0, "shift must be positive, got " + shift);
+        // sigmas are computed in float: a shift beyond MAX_SHIFT turns them into inf/NaN or all ones
+        check(Double.isFinite(shift) && shift > 0 && shift <= MAX_SHIFT,
+                "shift must be in (0, " + MAX_SHIFT + "], got " + shift);
+        check(baseImageSeqLen > 0 && maxImageSeqLen > 0, "base_image_seq_len and max_image_seq_len must be positive");
         check(maxImageSeqLen != baseImageSeqLen || !useDynamicShifting,
                 "max_image_seq_len must differ from base_image_seq_len");
-        check(Double.isFinite(baseShift) && Double.isFinite(maxShift), "base_shift and max_shift must be finite");
+        // the dynamic shift is exp(mu): beyond MAX_MU it overflows for the image sizes a run may ask for
+        check(Double.isFinite(baseShift) && Double.isFinite(maxShift) && Math.abs(baseShift) <= MAX_MU
+                && Math.abs(maxShift) <= MAX_MU, "base_shift and max_shift must be within ±" + MAX_MU + ", got "
+                + baseShift + " and " + maxShift);
         check(shiftTerminal == null || (shiftTerminal > 0 && shiftTerminal < 1),
                 "shift_terminal must be in (0, 1), got " + shiftTerminal);
     }

@@ -1,10 +1,10 @@
 package io.hicache.core.weights;
 
-import java.io.IOException;
+import io.hicache.core.pipeline.InvalidModelException;
 import java.util.List;
 
 /** A checkpoint whose tensor names or shapes do not match what the model expects. */
-public class CheckpointMismatchException extends IOException {
+public class CheckpointMismatchException extends InvalidModelException {
     private static final long serialVersionUID = 1L;
     private static final int SHOWN = 20;
     private final List<String> missing;

@@ -1,10 +1,10 @@
 package io.hicache.core.weights;
 
-import java.io.IOException;
+import io.hicache.core.pipeline.InvalidModelException;
 import java.nio.file.Path;
 
 /** A checkpoint file that is not valid safetensors; names the file and, when known, the tensor. */
-public class SafetensorsFormatException extends IOException {
+public class SafetensorsFormatException extends InvalidModelException {
     private static final long serialVersionUID = 1L;
     private final transient Path file;
     private final String tensor;

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.core.runtime.Kernels;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
@@ -86,7 +87,7 @@ public final class WeightStore implements WeightSource, AutoCloseable {
         if (Files.isDirectory(path)) {
             List<Path> indexes = list(path, "*.safetensors.index.json");
             if (indexes.size() > 1) {
-                throw new IOException(path + " holds several *.safetensors.index.json files: " + indexes);
+                throw new InvalidModelException(path + " holds several *.safetensors.index.json files: " + indexes);
             }
             if (indexes.size() == 1) {
                 return openIndex(indexes.get(0), mode);
@@ -139,11 +140,11 @@ public final class WeightStore implements WeightSource, AutoCloseable {
         try {
             root = JSON.readTree(index.toFile());
         } catch (IOException e) {
-            throw new IOException(index + ": not a valid checkpoint index: " + e.getMessage(), e);
+            throw new InvalidModelException(index + ": not a valid checkpoint index: " + e.getMessage(), e);
         }
         JsonNode map = root == null ? null : root.get("weight_map");
         if (map == null || !map.isObject()) {
-            throw new IOException(index + ": checkpoint index has no weight_map object");
+            throw new InvalidModelException(index + ": checkpoint index has no weight_map object");
         }
         Path dir = index.toAbsolutePath().getParent();
         Map<String, SafetensorsFile> byShard = new LinkedHashMap<>();
@@ -152,12 +153,12 @@ public final class WeightStore implements WeightSource, AutoCloseable {
             for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 if (!e.getValue().isTextual()) {
-                    throw new IOException(index + ": weight_map entry '" + e.getKey() + "' is not a file name");
+                    throw new InvalidModelException(index + ": weight_map entry '" + e.getKey() + "' is not a file name");
                 }
                 String shardName = e.getValue().asText();
                 Path shard = dir.resolve(shardName).normalize();
                 if (!shard.startsWith(dir)) {
-                    throw new IOException(index + ": shard '" + shardName + "' lies outside " + dir);
+                    throw new InvalidModelException(index + ": shard '" + shardName + "' lies outside " + dir);
                 }
                 SafetensorsFile f = byShard.get(shardName);
                 if (f == null) {

@@ -80,4 +80,33 @@ class BuiltinModelsTest {
         assertEquals("flux-tiny", BuiltinModels.name("builtin:flux-tiny"));
         assertFalse(BuiltinModels.isBuiltin("/models/FLUX.1-dev"));
     }
+
+    @Test
+    void aTruncatedOrCorruptedCachedFileIsDetectedAndWrittenAgain() throws IOException {
+        AtomicInteger writes = new AtomicInteger();
+        BuiltinModels.Writer writer = d -> {
+            writes.incrementAndGet();
+            Files.createDirectories(d.resolve("vae"));
+            Files.writeString(d.resolve("vae/weights.bin"), "0123456789");
+        };
+        Path dir = BuiltinModels.materialize("tiny", "v3", writer);
+        Path file = dir.resolve("vae/weights.bin");
+        assertEquals(dir, BuiltinModels.materialize("tiny", "v3", writer));
+        assertEquals(1, writes.get(), "an intact model is reused");
+
+        Files.writeString(file, "01234"); // truncated
+        assertEquals(dir, BuiltinModels.materialize("tiny", "v3", writer));
+        assertEquals(2, writes.get());
+        assertEquals("0123456789", Files.readString(file));
+
+        Files.writeString(file, "0123X56789"); // same size, one byte changed
+        BuiltinModels.materialize("tiny", "v3", writer);
+        assertEquals(3, writes.get());
+        assertEquals("0123456789", Files.readString(file));
+
+        Files.delete(file);
+        BuiltinModels.materialize("tiny", "v3", writer);
+        assertEquals(4, writes.get());
+        assertEquals("0123456789", Files.readString(file));
+    }
 }

@@ -124,4 +124,20 @@ class FlowMatchEulerTest {
         Files.writeString(bad, FLUX_DEV);
         assertEquals(FlowMatchEuler.fromJson(FLUX_DEV).sigmas(28, 4096)[5], FlowMatchEuler.read(bad).sigmas(28, 4096)[5]);
     }
+
+    @Test
+    void refusesValuesOfTheWrongTypeOrOutOfRange(@TempDir Path dir) throws IOException {
+        for (String json : new String[] {"{\"shift\": -1e308}", "{\"shift\": 1e308}", "{\"shift\": \"3\"}",
+            "{\"num_train_timesteps\": 2.5}", "{\"num_train_timesteps\": 4294967298}",
+            "{\"use_dynamic_shifting\": \"yes\"}", "{\"max_shift\": 1e6}", "{\"base_image_seq_len\": 0}"}) {
+            assertThrows(IllegalArgumentException.class, () -> FlowMatchEuler.fromJson(json), json);
+        }
+        Path bad = dir.resolve("scheduler_config.json");
+        Files.writeString(bad, "{\"shift\": -1e308}");
+        IOException e = assertThrows(IOException.class, () -> FlowMatchEuler.read(bad));
+        assertTrue(e.getMessage().startsWith(bad + ": shift"), e.getMessage());
+        Files.write(bad, new byte[] {'{', '"', (byte) 0xC3, (byte) 0x28, '"', ':', '1', '}'});
+        e = assertThrows(IOException.class, () -> FlowMatchEuler.read(bad));
+        assertTrue(e.getMessage().startsWith(bad.toString()) && e.getMessage().contains("UTF-8"), e.getMessage());
+    }
 }

@@ -78,18 +78,18 @@ public final class ClipTextConfig {
             throw c.invalid("hidden_act '" + act + "' is not supported (quick_gelu or gelu)");
         }
         ClipTextConfig t = new ClipTextConfig(
-                c.requireInt("vocab_size"),
-                c.requireInt("hidden_size"),
-                c.requireInt("intermediate_size"),
-                c.requireInt("num_hidden_layers"),
-                c.requireInt("num_attention_heads"),
-                c.requireInt("max_position_embeddings"),
+                c.requireInt("vocab_size", 1, ConfigJson.MAX_VOCABULARY),
+                c.requireInt("hidden_size", 1, ConfigJson.MAX_WIDTH),
+                c.requireInt("intermediate_size", 1, ConfigJson.MAX_WIDTH),
+                c.requireInt("num_hidden_layers", 1, ConfigJson.MAX_LAYERS),
+                c.requireInt("num_attention_heads", 1, ConfigJson.MAX_HEADS),
+                c.requireInt("max_position_embeddings", 1, ConfigJson.MAX_POSITIONS),
                 activation,
+                // transformers' CLIPTextConfig defaults, used when the key is absent
                 c.getDouble("layer_norm_eps", 1e-5),
-                c.getInt("eos_token_id", LEGACY_EOS_TOKEN_ID));
-        if (t.vocabSize <= 0 || t.hiddenSize <= 0 || t.intermediateSize <= 0 || t.numLayers <= 0
-                || t.numHeads <= 0 || t.maxPositions <= 0) {
-            throw c.invalid("sizes must be positive");
+                c.getInt("eos_token_id", LEGACY_EOS_TOKEN_ID, 0, ConfigJson.MAX_VOCABULARY));
+        if (t.layerNormEps <= 0 || t.layerNormEps >= 1) {
+            throw c.invalid("layer_norm_eps must be in (0, 1), got " + t.layerNormEps);
         }
         if (t.hiddenSize % t.numHeads != 0) {
             throw c.invalid("hidden_size " + t.hiddenSize + " is not a multiple of num_attention_heads " + t.numHeads);

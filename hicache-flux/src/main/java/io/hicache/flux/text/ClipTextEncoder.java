@@ -69,13 +69,34 @@ public final class ClipTextEncoder implements AutoCloseable {
     public static ClipTextEncoder load(WeightSource source, ClipTextConfig config, TensorType dtype,
             NDManager manager) throws IOException {
         ModelFiles.requireComputeType(dtype);
+        WeightSource weights = withoutPositionIds(source);
+        check(weights, config);
+        return new ClipTextEncoder(config, dtype, Parameters.load(weights, spec(config), dtype, manager));
+    }
+
+    private static WeightSource withoutPositionIds(WeightSource source) {
         RenamedWeightSource.Builder b = RenamedWeightSource.over(source);
         for (String n : source.names()) {
             if (!n.equals(POSITION_IDS)) {
                 b.map(n, n);
             }
         }
-        return new ClipTextEncoder(config, dtype, Parameters.load(b.build(), spec(config), dtype, manager));
+        return b.build();
+    }
+
+    private static void check(WeightSource weights, ClipTextConfig config) throws IOException {
+        ModelFiles.requireBlocks(weights, "encoder.layers.", config.numLayers,
+                "num_hidden_layers = " + config.numLayers);
+        weights.verify(spec(config).shapes());
+    }
+
+    /** Checks {@code text_encoder/} (config and checkpoint headers) without loading any tensor. */
+    public static ClipTextConfig check(Path dir) throws IOException {
+        ClipTextConfig config = ClipTextConfig.read(dir);
+        try (WeightStore store = ModelFiles.openWeights(dir)) {
+            check(withoutPositionIds(store.scope(PREFIX)), config);
+        }
+        return config;
     }
 
     /** Every parameter (names without the {@code text_model.} prefix), with its shape. */

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.flux.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -63,12 +64,17 @@ public final class ClipTokenizer implements AutoCloseable {
         Path file = dir.resolve("tokenizer.json");
         String json;
         if (Files.isRegularFile(file)) {
-            json = Files.readString(file);
+            json = ModelFiles.readText(file);
         } else {
             Path vocab = ModelFiles.require(dir, "vocab.json");
             Path merges = ModelFiles.require(dir, "merges.txt");
             file = vocab;
-            json = tokenizerJson(HfTokenizers.parse(Files.readString(vocab), vocab), readMerges(merges));
+            List<String> mergeList = readMerges(merges);
+            try {
+                json = tokenizerJson(HfTokenizers.parse(ModelFiles.readText(vocab), vocab), mergeList);
+            } catch (InvalidModelException e) {
+                throw e.getMessage().startsWith(vocab.toString()) ? e : new InvalidModelException(vocab + ": " + e.getMessage(), e);
+            }
         }
         JsonNode root = HfTokenizers.parse(json, file);
         long bos = HfTokenizers.tokenId(root, BOS, file);
@@ -80,7 +86,7 @@ public final class ClipTokenizer implements AutoCloseable {
     /** The merges of merges.txt in rank order: the {@code #version} header and blank lines skipped. */
     static List<String> readMerges(Path file) throws IOException {
         List<String> merges = new ArrayList<>();
-        for (String line : Files.readAllLines(file)) {
+        for (String line : ModelFiles.readText(file).split("\r?\n", -1)) {
             if (line.isBlank() || line.startsWith("#version")) {
                 continue;
             }
@@ -88,7 +94,7 @@ public final class ClipTokenizer implements AutoCloseable {
                 break;
             }
             if (line.split(" ", -1).length != 2) {
-                throw new IOException(file + ": a merge must be two tokens separated by one space: '" + line + "'");
+                throw new InvalidModelException(file + ": a merge must be two tokens separated by one space: '" + line + "'");
             }
             merges.add(line);
         }
@@ -99,7 +105,7 @@ public final class ClipTokenizer implements AutoCloseable {
         for (String name : List.of("tokenizer_config.json", "special_tokens_map.json")) {
             Path p = dir.resolve(name);
             if (Files.isRegularFile(p)) {
-                JsonNode pad = HfTokenizers.parse(Files.readString(p), p).get("pad_token");
+                JsonNode pad = HfTokenizers.parse(ModelFiles.readText(p), p).get("pad_token");
                 if (pad != null && pad.isTextual()) {
                     return pad.asText();
                 }
@@ -119,7 +125,7 @@ public final class ClipTokenizer implements AutoCloseable {
      */
     public static String tokenizerJson(JsonNode vocab, List<String> merges) throws IOException {
         if (!vocab.isObject() || !vocab.has(BOS) || !vocab.has(EOS)) {
-            throw new IOException("vocab.json must map tokens to ids and hold " + BOS + " and " + EOS);
+            throw new InvalidModelException("vocab.json must map tokens to ids and hold " + BOS + " and " + EOS);
         }
         ObjectNode root = HfTokenizers.JSON.createObjectNode();
         root.put("version", "1.0");

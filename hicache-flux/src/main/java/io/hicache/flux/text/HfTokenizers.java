@@ -3,6 +3,7 @@ package io.hicache.flux.text;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.core.runtime.HiCacheRuntime;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -25,7 +26,7 @@ final class HfTokenizers {
         try {
             return JSON.readTree(json);
         } catch (IOException e) {
-            throw new IOException(origin + ": not valid JSON: " + e.getMessage(), e);
+            throw new InvalidModelException(origin + ": not valid JSON: " + e.getMessage().replace('\n', ' '), e);
         }
     }
 
@@ -37,7 +38,7 @@ final class HfTokenizers {
             return HuggingFaceTokenizer.newInstance(
                     new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)), options);
         } catch (RuntimeException e) {
-            throw new IOException(origin + ": the tokenizers library rejected it: " + e.getMessage(), e);
+            throw new InvalidModelException(origin + ": the tokenizers library rejected it: " + e.getMessage(), e);
         }
     }
 
@@ -59,6 +60,6 @@ final class HfTokenizers {
                 }
             }
         }
-        throw new IOException(origin + ": the vocabulary has no token " + token);
+        throw new InvalidModelException(origin + ": the vocabulary has no token " + token);
     }
 }

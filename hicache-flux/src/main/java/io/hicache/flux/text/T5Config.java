@@ -54,17 +54,18 @@ public final class T5Config {
             throw c.invalid("feed_forward_proj '" + ffn + "' is not supported: FLUX uses T5 v1.1 with gated-gelu");
         }
         T5Config t = new T5Config(
-                c.requireInt("d_model"),
-                c.requireInt("d_ff"),
-                c.requireInt("d_kv"),
-                c.requireInt("num_heads"),
-                c.requireInt("num_layers"),
-                c.requireInt("vocab_size"),
-                c.getInt("relative_attention_num_buckets", 32),
-                c.getInt("relative_attention_max_distance", 128),
+                c.requireInt("d_model", 1, ConfigJson.MAX_WIDTH),
+                c.requireInt("d_ff", 1, ConfigJson.MAX_WIDTH),
+                c.requireInt("d_kv", 1, ConfigJson.MAX_WIDTH),
+                c.requireInt("num_heads", 1, ConfigJson.MAX_HEADS),
+                c.requireInt("num_layers", 1, ConfigJson.MAX_LAYERS),
+                c.requireInt("vocab_size", 1, ConfigJson.MAX_VOCABULARY),
+                // transformers' T5Config defaults, used when the key is absent
+                c.getInt("relative_attention_num_buckets", 32, 4, ConfigJson.MAX_POSITIONS),
+                c.getInt("relative_attention_max_distance", 128, 1, ConfigJson.MAX_POSITIONS),
                 c.getDouble("layer_norm_epsilon", 1e-6));
-        if (t.dModel <= 0 || t.dFf <= 0 || t.dKv <= 0 || t.numHeads <= 0 || t.numLayers <= 0 || t.vocabSize <= 0) {
-            throw c.invalid("d_model, d_ff, d_kv, num_heads, num_layers and vocab_size must be positive");
+        if (t.layerNormEpsilon <= 0 || t.layerNormEpsilon >= 1) {
+            throw c.invalid("layer_norm_epsilon must be in (0, 1), got " + t.layerNormEpsilon);
         }
         if (t.relativeAttentionNumBuckets < 4 || t.relativeAttentionNumBuckets % 4 != 0) {
             throw c.invalid("relative_attention_num_buckets must be a positive multiple of 4");

@@ -59,7 +59,24 @@ public final class T5Encoder implements AutoCloseable {
     public static T5Encoder load(WeightSource source, T5Config config, TensorType dtype, NDManager manager)
             throws IOException {
         ModelFiles.requireComputeType(dtype);
-        return new T5Encoder(config, dtype, Parameters.load(withSharedEmbedding(source), spec(config), dtype, manager));
+        WeightSource weights = withSharedEmbedding(source);
+        check(weights, config);
+        return new T5Encoder(config, dtype, Parameters.load(weights, spec(config), dtype, manager));
+    }
+
+    /** Checks a checkpoint (names as {@link #withSharedEmbedding} presents them) against {@code config}, from headers. */
+    static void check(WeightSource weights, T5Config config) throws IOException {
+        ModelFiles.requireBlocks(weights, "encoder.block.", config.numLayers, "num_layers = " + config.numLayers);
+        weights.verify(spec(config).shapes());
+    }
+
+    /** Checks {@code text_encoder_2/} (config and checkpoint headers) without loading any tensor. */
+    public static T5Config check(Path dir) throws IOException {
+        T5Config config = T5Config.read(dir);
+        try (WeightStore store = ModelFiles.openWeights(dir)) {
+            check(withSharedEmbedding(store), config);
+        }
+        return config;
     }
 
     /**

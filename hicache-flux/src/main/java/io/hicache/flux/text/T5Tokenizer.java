@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.hicache.flux.ModelFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -41,7 +40,7 @@ public final class T5Tokenizer implements AutoCloseable {
             throw new IllegalArgumentException("max sequence length must be positive, got " + maxLength);
         }
         Path file = ModelFiles.require(dir, "tokenizer.json");
-        String json = Files.readString(file);
+        String json = ModelFiles.readText(file);
         JsonNode root = HfTokenizers.parse(json, file);
         long eos = HfTokenizers.tokenId(root, EOS, file);
         long pad = HfTokenizers.tokenId(root, PAD, file);

@@ -37,9 +37,18 @@ final class VaeBlocks {
         long h = x.getShape().get(2);
         long w = x.getShape().get(3);
         NDArray t = norm(x, p, "group_norm").reshape(b, c, h * w).transpose(0, 2, 1);
-        NDArray o = kernels.sdpa(Layers.linear(t, p, "to_q"), Layers.linear(t, p, "to_k"), Layers.linear(t, p, "to_v"),
-                1 / Math.sqrt(c));
-        return x.add(Layers.linear(o, p, "to_out.0").transpose(0, 2, 1).reshape(b, c, h, w));
+        NDArray o = kernels.sdpa(heads(Layers.linear(t, p, "to_q")), heads(Layers.linear(t, p, "to_k")),
+                heads(Layers.linear(t, p, "to_v")), 1 / Math.sqrt(c));
+        return x.add(Layers.linear(o.reshape(b, h * w, c), p, "to_out.0").transpose(0, 2, 1).reshape(b, c, h, w));
+    }
+
+    /**
+     * [B, L, C] → [B, 1, L, C]: an explicit head axis. libtorch's CPU flash kernel takes only 4-D
+     * inputs and streams keys block by block, where 3-D inputs fall back to the math path that
+     * materialises the (h·w)² scores (17 GB in fp32 for a 2048² image's 256² latent).
+     */
+    private static NDArray heads(NDArray t) {
+        return t.expandDims(1);
     }
 
     /** The mid block of {@code side} ({@code encoder.} or {@code decoder.}): ResNet, attention if configured, ResNet. */

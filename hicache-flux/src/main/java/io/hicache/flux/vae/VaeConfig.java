@@ -11,6 +11,9 @@ import java.util.List;
 
 /** The fields of {@code vae/config.json} (diffusers' AutoencoderKL) that its encoder and decoder use, with diffusers' defaults. */
 public final class VaeConfig {
+    /** More levels would upscale latents by more than 2^7 per side; FLUX.1 has 4. */
+    static final int MAX_LEVELS = 8;
+
     public final int inChannels;
     public final int outChannels;
     public final int latentChannels;
@@ -90,13 +93,19 @@ public final class VaeConfig {
         if (!c.getString("act_fn", "silu").equals("silu") || !c.getString("norm_type", "group").equals("group")) {
             throw c.invalid("only act_fn silu with group norms is supported");
         }
+        int[] blockOutChannels = c.requireIntArray("block_out_channels");
+        if (blockOutChannels.length > MAX_LEVELS) {
+            throw c.invalid("block_out_channels has " + blockOutChannels.length + " levels, at most " + MAX_LEVELS
+                    + " are supported");
+        }
+        // absent keys take AutoencoderKL's defaults
         VaeConfig v = new VaeConfig(
-                c.getInt("in_channels", 3),
-                c.getInt("out_channels", 3),
-                c.getInt("latent_channels", 4),
-                c.requireIntArray("block_out_channels"),
-                c.getInt("layers_per_block", 1),
-                c.getInt("norm_num_groups", 32),
+                c.getInt("in_channels", 3, 1, ConfigJson.MAX_WIDTH),
+                c.getInt("out_channels", 3, 1, ConfigJson.MAX_WIDTH),
+                c.getInt("latent_channels", 4, 1, ConfigJson.MAX_WIDTH),
+                blockOutChannels,
+                c.getInt("layers_per_block", 1, 1, ConfigJson.MAX_LAYERS),
+                c.getInt("norm_num_groups", 32, 1, ConfigJson.MAX_WIDTH),
                 c.getDouble("scaling_factor", 0.18215),
                 c.getDouble("shift_factor", 0.0), // null in SD VAEs: no shift
                 c.getBoolean("mid_block_add_attention", true),
@@ -109,7 +118,7 @@ public final class VaeConfig {
             throw c.invalid("down_block_types and block_out_channels differ in length");
         }
         for (int ch : v.blockOutChannels) {
-            if (ch <= 0 || ch % v.normNumGroups != 0) {
+            if (ch <= 0 || ch > ConfigJson.MAX_WIDTH || ch % v.normNumGroups != 0) {
                 throw c.invalid("block_out_channels " + ch + " is not a positive multiple of norm_num_groups " + v.normNumGroups);
             }
         }

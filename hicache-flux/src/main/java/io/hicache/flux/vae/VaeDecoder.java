@@ -71,7 +71,32 @@ public final class VaeDecoder implements AutoCloseable {
     public static VaeDecoder load(WeightSource source, VaeConfig config, TensorType dtype, NDManager manager)
             throws IOException {
         ModelFiles.requireComputeType(dtype);
+        check(source, config);
         return new VaeDecoder(config, dtype, Parameters.load(source, spec(config), dtype, manager));
+    }
+
+    private static void check(WeightSource source, VaeConfig config) throws IOException {
+        ModelFiles.requireBlocks(source, "decoder.up_blocks.", config.levels(),
+                "block_out_channels (" + config.levels() + " levels)");
+        ModelFiles.requireBlocks(source, "decoder.up_blocks.0.resnets.", config.layersPerBlock + 1,
+                "layers_per_block = " + config.layersPerBlock);
+        source.verify(spec(config).shapes());
+    }
+
+    /** Checks {@code vae/} (config and checkpoint headers) without loading any tensor. */
+    public static VaeConfig check(Path dir) throws IOException {
+        VaeConfig config = VaeConfig.read(dir);
+        try (WeightStore store = ModelFiles.openWeights(dir)) {
+            check(decoderSide(store), config);
+        }
+        return config;
+    }
+
+    /** Checks BFL's {@code ae.safetensors} (headers only) against {@code config}. */
+    public static void checkBfl(Path aeFile, VaeConfig config) throws IOException {
+        try (WeightStore store = WeightStore.open(aeFile)) {
+            check(BflVaeNames.decoderView(store, config), config);
+        }
     }
 
     /** The checkpoint without its encoder side ({@code encoder.*}, {@code quant_conv.*}), which T2I never runs. */

@@ -241,4 +241,35 @@ class VaeDecoderTest {
             assertEquals(weights, m.getManagedArrays().size() - call.getManagedArrays().size());
         }
     }
+
+    /**
+     * The mid-block attention over 128² pixels would hold 16384² fp32 scores (1 GiB, twice over with
+     * the softmax) if materialised; a streaming kernel needs a few MiB. Measured as the growth of
+     * the process's peak RSS, after resetting the peak (Linux), so that it cannot pass by accident.
+     */
+    @Test
+    void midBlockAttentionDoesNotMaterialiseTheScoreMatrix() throws IOException {
+        Path clearRefs = Path.of("/proc/self/clear_refs");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(clearRefs), "needs Linux /proc");
+        TinyVae.write(dir, 47, TensorType.F32);
+        try (VaeDecoder vae = VaeDecoder.load(dir, TensorType.F32, m); NDManager call = m.newSubManager()) {
+            NDArray x = call.randomNormal(new Shape(1, 32, 128, 128));
+            vae.attention(call.randomNormal(new Shape(1, 32, 8, 8))).close(); // kernels loaded before measuring
+            Files.writeString(clearRefs, "5"); // resets VmHWM to the current RSS
+            long before = peakRss();
+            NDArray y = vae.attention(x);
+            assertArrayEquals(new long[] {1, 32, 128, 128}, y.getShape().getShape());
+            long growth = peakRss() - before;
+            assertTrue(growth < 256L << 20, "peak RSS grew by " + (growth >> 20) + " MiB");
+        }
+    }
+
+    private static long peakRss() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmHWM:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IOException("no VmHWM in /proc/self/status");
+    }
 }
