@@ -7,11 +7,12 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hicache.core.text.ByteLevelBpe;
+import io.hicache.core.text.HfTokenizers;
 import io.hicache.flux.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -77,22 +78,9 @@ public final class ClipTokenizer implements AutoCloseable {
         return new ClipTokenizer(HfTokenizers.contentOnly(json, file), maxLength, bos, eos, pad);
     }
 
-    /** The merges of merges.txt in rank order: the {@code #version} header and blank lines skipped. */
+    /** The merges of merges.txt in rank order, as many as CLIP reads. */
     static List<String> readMerges(Path file) throws IOException {
-        List<String> merges = new ArrayList<>();
-        for (String line : Files.readAllLines(file)) {
-            if (line.isBlank() || line.startsWith("#version")) {
-                continue;
-            }
-            if (merges.size() == MAX_MERGES) {
-                break;
-            }
-            if (line.split(" ", -1).length != 2) {
-                throw new IOException(file + ": a merge must be two tokens separated by one space: '" + line + "'");
-            }
-            merges.add(line);
-        }
-        return merges;
+        return ByteLevelBpe.readMerges(file, MAX_MERGES);
     }
 
     private static String padToken(Path dir) throws IOException {

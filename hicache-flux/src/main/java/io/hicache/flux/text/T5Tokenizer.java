@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.hicache.core.text.HfTokenizers;
 import io.hicache.flux.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;

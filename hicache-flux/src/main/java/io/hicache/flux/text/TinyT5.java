@@ -3,6 +3,7 @@ package io.hicache.flux.text;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.text.HfTokenizers;
 import io.hicache.core.util.AtomicFiles;
 import io.hicache.flux.TinyWeights;
 import java.io.IOException;
