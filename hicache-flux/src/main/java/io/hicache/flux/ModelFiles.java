@@ -1,8 +1,7 @@
 package io.hicache.flux;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.util.ConfigJson;
 import io.hicache.core.weights.WeightStore;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,8 +10,6 @@ import java.nio.file.Path;
 
 /** Locating the files of a diffusers model folder, with errors that say how to get a missing one. */
 public final class ModelFiles {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private ModelFiles() {}
 
     /** What a user can do about a missing component file. */
@@ -59,16 +56,6 @@ public final class ModelFiles {
 
     /** Parses {@code dir/name} as a JSON object. */
     public static ConfigJson readConfig(Path dir, String name) throws IOException {
-        Path p = require(dir, name);
-        JsonNode root;
-        try {
-            root = JSON.readTree(p.toFile());
-        } catch (IOException e) {
-            throw new IOException(p + ": not valid JSON: " + e.getMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IOException(p + ": expected a JSON object");
-        }
-        return new ConfigJson(p, root);
+        return ConfigJson.read(require(dir, name));
     }
 }

@@ -6,7 +6,7 @@ import io.hicache.core.runtime.TensorType;
 import io.hicache.core.text.ByteLevelBpe;
 import io.hicache.core.text.HfTokenizers;
 import io.hicache.core.util.AtomicFiles;
-import io.hicache.flux.TinyWeights;
+import io.hicache.core.weights.TinyWeights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

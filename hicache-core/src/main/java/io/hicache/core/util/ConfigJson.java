@@ -1,19 +1,58 @@
-package io.hicache.flux;
+package io.hicache.core.util;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Typed reads of a model's {@code config.json}, failing with the file and field named. */
 public final class ConfigJson {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final Path file;
     private final JsonNode root;
 
     public ConfigJson(Path file, JsonNode root) {
         this.file = file;
         this.root = root;
+    }
+
+    /** Parses {@code file}, which must exist and hold a JSON object. */
+    public static ConfigJson read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "missing " + file.getFileName());
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new IOException(file + ": expected a JSON object");
+        }
+        return new ConfigJson(file, root);
+    }
+
+    /** The object field {@code name} as its own config (same file, for messages), or null when absent. */
+    public ConfigJson getObject(String name) throws IOException {
+        JsonNode v = optional(name);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isObject()) {
+            throw new IOException(file + ": field '" + name + "' must be an object, got " + v);
+        }
+        return new ConfigJson(file, v);
+    }
+
+    /** True when the field is present and not null. */
+    public boolean has(String name) {
+        return optional(name) != null;
     }
 
     public Path file() {
