@@ -72,6 +72,10 @@ public final class Qwen2Tokenizer implements AutoCloseable {
             List<String> merges = ByteLevelBpe.readMerges(mergesFile, Integer.MAX_VALUE);
             checkMerges(vocab, merges, mergesFile);
             List<AddedToken> added = readAddedTokens(dir);
+            if (added.isEmpty()) {
+                throw new IOException(dir + ": no added tokens (" + IM_START + ", " + IM_END + ", " + END_OF_TEXT
+                        + ", ...): tokenizer_config.json has no added_tokens_decoder and there is no added_tokens.json");
+            }
             file = mergesFile;
             json = tokenizerJson(vocab, merges, added);
         }

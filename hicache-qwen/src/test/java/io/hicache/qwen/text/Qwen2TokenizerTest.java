@@ -224,6 +224,11 @@ class Qwen2TokenizerTest {
         Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"BPE\", \"vocab\": 3}}");
         assertMessage(dir, "tokenizer.json");
         Files.delete(dir.resolve("tokenizer.json"));
+        Files.delete(dir.resolve("added_tokens.json"));
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{}");
+        IOException none = assertThrows(IOException.class, () -> Qwen2Tokenizer.load(dir));
+        assertTrue(none.getMessage().contains("no added tokens") && none.getMessage().contains("added_tokens.json"),
+                none.getMessage());
         Files.delete(dir.resolve("merges.txt"));
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> Qwen2Tokenizer.load(dir));
         assertTrue(e.getMessage().contains("merges.txt") && e.getMessage().contains("Qwen/Qwen-Image"), e.getMessage());

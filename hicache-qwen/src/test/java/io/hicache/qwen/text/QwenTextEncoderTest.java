@@ -369,6 +369,21 @@ class QwenTextEncoderTest {
     }
 
     @Test
+    void aTokenizerWhoseTemplatePrefixIsNot34TokensIsRefused() throws IOException {
+        Path tokenizer = dir.resolve("tokenizer");
+        TinyQwenTokenizer.write(tokenizer);
+        // only <|endoftext|> is an added token: <|im_start|> and <|im_end|> become byte pieces
+        Files.writeString(tokenizer.resolve("added_tokens.json"), "{\"<|endoftext|>\": " + TinyQwenTokenizer.addedId(0) + "}");
+        Files.writeString(tokenizer.resolve("tokenizer_config.json"), "{}");
+        try (Qwen2Tokenizer t = Qwen2Tokenizer.load(tokenizer);
+                QwenTextEncoder e = writeAndLoad(dir.resolve("text_encoder"), TensorType.F32, TensorType.F32, Layout.LEGACY)) {
+            IOException err = assertThrows(IOException.class,
+                    () -> new QwenPromptEncoder(t, e, QwenPromptTemplate.TEXT_TO_IMAGE, 512));
+            assertTrue(err.getMessage().contains("merges.txt") && err.getMessage().contains("drops 34"), err.getMessage());
+        }
+    }
+
+    @Test
     void theRealConfigHas7070619136ParametersWithoutLmHeadAndVisual() throws IOException {
         QwenTextConfig real = QwenTextConfig.qwen25Vl7b();
         assertEquals(7_070_619_136L, QwenTextEncoder.spec(real).count());
