@@ -14,6 +14,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.hicache.core.nn.Parameters;
+import io.hicache.core.pipeline.TextEmbeddings;
 import io.hicache.core.runtime.HiCacheRuntime;
 import io.hicache.core.runtime.Kernels;
 import io.hicache.core.runtime.Precision;
@@ -358,6 +359,11 @@ class QwenTextEncoderTest {
             NDArray full = enc.encoder().encode(m.create(ids, new Shape(1, ids.length)), null);
             NDArray tail = full.get(new NDIndex("0, 34:")).toType(DataType.FLOAT64, false);
             assertEquals(0.0, relativeError(batch.embeddings().get(new NDIndex("0, :7")), tail), 1e-5);
+            // one prompt for the pipeline: [1, L, hidden] on the heap, no pooled vector
+            TextEmbeddings one = enc.encode(prompts.get(0), m);
+            assertArrayEquals(new long[] {1, 7, C.hiddenSize()}, one.tokens().shape());
+            assertEquals(null, one.pooled());
+            assertEquals(0.0, relativeError(one.tokens().toNDArray(m).get(0), tail), 1e-5);
             // max_sequence_length cuts after the drop
             try (QwenPromptEncoder.Embeddings cut = new QwenPromptEncoder(enc.tokenizer(), enc.encoder(),
                     QwenPromptTemplate.TEXT_TO_IMAGE, 4).encode(prompts, m)) {
