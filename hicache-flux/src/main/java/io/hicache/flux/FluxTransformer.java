@@ -7,8 +7,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.hicache.core.cache.CacheSession;
 import io.hicache.core.cache.SiteKey;
-import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.metrics.FlopCounter.Kind;
+import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.nn.Attention;
 import io.hicache.core.nn.AttentionKernel;
 import io.hicache.core.nn.FeedForward;
@@ -22,6 +22,7 @@ import io.hicache.core.nn.SinusoidalTimesteps;
 import io.hicache.core.runtime.Kernels;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.weights.Checkpoints;
 import io.hicache.core.weights.WeightSource;
 import io.hicache.core.weights.WeightStore;
 import java.io.IOException;
@@ -145,9 +146,9 @@ public final class FluxTransformer implements AutoCloseable {
      * @throws io.hicache.core.pipeline.InvalidModelException when they do not match
      */
     public static void check(WeightSource weights, FluxConfig config) throws IOException {
-        ModelFiles.requireBlocks(weights, "transformer_blocks.", config.numLayers(),
+        Checkpoints.requireBlocks(weights, "transformer_blocks.", config.numLayers(),
                 "num_layers = " + config.numLayers());
-        ModelFiles.requireBlocks(weights, "single_transformer_blocks.", config.numSingleLayers(),
+        Checkpoints.requireBlocks(weights, "single_transformer_blocks.", config.numSingleLayers(),
                 "num_single_layers = " + config.numSingleLayers());
         weights.verify(parameterSpec(config).shapes());
     }

@@ -313,6 +313,29 @@ public final class Kernels {
 
     // ---------------------------------------------------------------- text encoders and VAE
 
+    /**
+     * Rotary embedding in the "rotate half" convention of the Qwen2.5-VL language model and ViT:
+     * {@code x·cos + [−x₂, x₁]·sin} with x₁, x₂ the two halves of the last axis of x [..., L, D]
+     * and cos, sin broadcastable to it (full width D, the half-width table repeated). Computed in
+     * fp32 (fp64 for fp64 x) and returned in x's dtype.
+     */
+    public NDArray ropeRotateHalf(NDArray x, NDArray cos, NDArray sin) {
+        return tensor("rope_rotate_half", x, x, cos, sin);
+    }
+
+    /**
+     * Causal attention with grouped key/value heads: q [B, H, L, D], k and v [B, Hkv, L, D] with
+     * Hkv dividing H; kv head g serves q heads g·H/Hkv … (g+1)·H/Hkv − 1.
+     */
+    public NDArray sdpaGqaCausal(NDArray q, NDArray k, NDArray v, double scale) {
+        return tensor("sdpa_gqa_causal", q, q, k, v, scale);
+    }
+
+    /** As {@link #sdpaGqaCausal} with an additive mask (broadcastable to [B, H, L, L]) instead of causality. */
+    public NDArray sdpaGqa(NDArray q, NDArray k, NDArray v, NDArray additiveMask, double scale) {
+        return tensor("sdpa_gqa_mask", q, q, k, v, additiveMask, scale);
+    }
+
     // ---------------------------------------------------------------- plumbing
 
     /** Runs a method returning a tensor, attached to the manager of {@code resultOwner}. */

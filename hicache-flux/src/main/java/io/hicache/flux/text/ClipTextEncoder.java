@@ -14,6 +14,7 @@ import io.hicache.core.nn.Parameters;
 import io.hicache.core.nn.Scopes;
 import io.hicache.core.runtime.Kernels;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.weights.Checkpoints;
 import io.hicache.core.weights.RenamedWeightSource;
 import io.hicache.core.weights.WeightSource;
 import io.hicache.core.weights.WeightStore;
@@ -85,7 +86,7 @@ public final class ClipTextEncoder implements AutoCloseable {
     }
 
     private static void check(WeightSource weights, ClipTextConfig config) throws IOException {
-        ModelFiles.requireBlocks(weights, "encoder.layers.", config.numLayers,
+        Checkpoints.requireBlocks(weights, "encoder.layers.", config.numLayers,
                 "num_hidden_layers = " + config.numLayers);
         weights.verify(spec(config).shapes());
     }

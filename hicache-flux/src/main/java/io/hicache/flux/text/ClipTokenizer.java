@@ -8,11 +8,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hicache.core.pipeline.InvalidModelException;
+import io.hicache.core.text.ByteLevelBpe;
+import io.hicache.core.text.HfTokenizers;
+import io.hicache.core.util.TextFiles;
 import io.hicache.flux.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -64,14 +66,14 @@ public final class ClipTokenizer implements AutoCloseable {
         Path file = dir.resolve("tokenizer.json");
         String json;
         if (Files.isRegularFile(file)) {
-            json = ModelFiles.readText(file);
+            json = TextFiles.readUtf8(file);
         } else {
             Path vocab = ModelFiles.require(dir, "vocab.json");
             Path merges = ModelFiles.require(dir, "merges.txt");
             file = vocab;
             List<String> mergeList = readMerges(merges);
             try {
-                json = tokenizerJson(HfTokenizers.parse(ModelFiles.readText(vocab), vocab), mergeList);
+                json = tokenizerJson(HfTokenizers.parse(TextFiles.readUtf8(vocab), vocab), mergeList);
             } catch (InvalidModelException e) {
                 throw e.getMessage().startsWith(vocab.toString()) ? e : new InvalidModelException(vocab + ": " + e.getMessage(), e);
             }
@@ -83,29 +85,16 @@ public final class ClipTokenizer implements AutoCloseable {
         return new ClipTokenizer(HfTokenizers.contentOnly(json, file), maxLength, bos, eos, pad);
     }
 
-    /** The merges of merges.txt in rank order: the {@code #version} header and blank lines skipped. */
+    /** The merges of merges.txt in rank order, as many as CLIP reads. */
     static List<String> readMerges(Path file) throws IOException {
-        List<String> merges = new ArrayList<>();
-        for (String line : ModelFiles.readText(file).split("\r?\n", -1)) {
-            if (line.isBlank() || line.startsWith("#version")) {
-                continue;
-            }
-            if (merges.size() == MAX_MERGES) {
-                break;
-            }
-            if (line.split(" ", -1).length != 2) {
-                throw new InvalidModelException(file + ": a merge must be two tokens separated by one space: '" + line + "'");
-            }
-            merges.add(line);
-        }
-        return merges;
+        return ByteLevelBpe.readMerges(file, MAX_MERGES);
     }
 
     private static String padToken(Path dir) throws IOException {
         for (String name : List.of("tokenizer_config.json", "special_tokens_map.json")) {
             Path p = dir.resolve(name);
             if (Files.isRegularFile(p)) {
-                JsonNode pad = HfTokenizers.parse(ModelFiles.readText(p), p).get("pad_token");
+                JsonNode pad = HfTokenizers.parse(TextFiles.readUtf8(p), p).get("pad_token");
                 if (pad != null && pad.isTextual()) {
                     return pad.asText();
                 }

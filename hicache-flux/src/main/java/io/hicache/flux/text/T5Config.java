@@ -2,7 +2,7 @@ package io.hicache.flux.text;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.hicache.flux.ConfigJson;
+import io.hicache.core.util.ConfigJson;
 import io.hicache.flux.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Path;

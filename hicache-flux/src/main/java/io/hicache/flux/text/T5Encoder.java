@@ -11,6 +11,7 @@ import io.hicache.core.nn.Parameters;
 import io.hicache.core.nn.Scopes;
 import io.hicache.core.runtime.Kernels;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.weights.Checkpoints;
 import io.hicache.core.weights.RenamedWeightSource;
 import io.hicache.core.weights.WeightSource;
 import io.hicache.core.weights.WeightStore;
@@ -66,7 +67,7 @@ public final class T5Encoder implements AutoCloseable {
 
     /** Checks a checkpoint (names as {@link #withSharedEmbedding} presents them) against {@code config}, from headers. */
     static void check(WeightSource weights, T5Config config) throws IOException {
-        ModelFiles.requireBlocks(weights, "encoder.block.", config.numLayers, "num_layers = " + config.numLayers);
+        Checkpoints.requireBlocks(weights, "encoder.block.", config.numLayers, "num_layers = " + config.numLayers);
         weights.verify(spec(config).shapes());
     }
 

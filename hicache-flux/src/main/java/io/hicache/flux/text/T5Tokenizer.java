@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.hicache.core.text.HfTokenizers;
+import io.hicache.core.util.TextFiles;
 import io.hicache.flux.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -40,7 +42,7 @@ public final class T5Tokenizer implements AutoCloseable {
             throw new IllegalArgumentException("max sequence length must be positive, got " + maxLength);
         }
         Path file = ModelFiles.require(dir, "tokenizer.json");
-        String json = ModelFiles.readText(file);
+        String json = TextFiles.readUtf8(file);
         JsonNode root = HfTokenizers.parse(json, file);
         long eos = HfTokenizers.tokenId(root, EOS, file);
         long pad = HfTokenizers.tokenId(root, PAD, file);

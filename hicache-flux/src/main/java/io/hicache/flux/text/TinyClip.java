@@ -3,8 +3,10 @@ package io.hicache.flux.text;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hicache.core.nn.ParameterSpec;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.text.ByteLevelBpe;
+import io.hicache.core.text.HfTokenizers;
 import io.hicache.core.util.AtomicFiles;
-import io.hicache.flux.TinyWeights;
+import io.hicache.core.weights.TinyWeights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,77 +77,25 @@ public final class TinyClip {
     }
 
     /**
-     * GPT-2's byte → printable-character table in CLIP's order: the printable Latin-1 bytes map to
-     * themselves first, then the other 68 bytes get code points 256, 257, ... in byte order.
-     */
-    static List<String> byteSymbols() {
-        List<Integer> printable = new ArrayList<>();
-        for (int b = '!'; b <= '~'; b++) {
-            printable.add(b);
-        }
-        for (int b = 0xA1; b <= 0xAC; b++) {
-            printable.add(b);
-        }
-        for (int b = 0xAE; b <= 0xFF; b++) {
-            printable.add(b);
-        }
-        List<String> out = new ArrayList<>();
-        printable.forEach(b -> out.add(new String(Character.toChars(b))));
-        int next = 256;
-        for (int b = 0; b < 256; b++) {
-            if (!printable.contains(b)) {
-                out.add(new String(Character.toChars(next++)));
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Merges that make each word of {@link #WORDS} (plus {@code </w>}) a single token: the word is
-     * first split by the merges so far (BPE, lowest rank first), then its remaining pieces are joined
-     * left to right by new merges. New merges rank after all earlier ones, so they never change how
-     * an earlier word is split.
+     * Merges that make each word of {@link #WORDS} (plus {@code </w>}) a single token (ASCII letters
+     * are their own byte symbols).
      */
     private static List<String> merges() {
-        List<String> merges = new ArrayList<>();
+        List<List<String>> words = new ArrayList<>();
         for (String word : WORDS) {
-            List<String> symbols = bpe(word, merges);
-            while (symbols.size() > 1) {
-                merges.add(symbols.get(0) + " " + symbols.get(1));
-                symbols.set(0, symbols.get(0) + symbols.remove(1));
+            List<String> symbols = new ArrayList<>();
+            for (char ch : word.toCharArray()) {
+                symbols.add(String.valueOf(ch));
             }
+            symbols.set(symbols.size() - 1, symbols.get(symbols.size() - 1) + "</w>");
+            words.add(symbols);
         }
-        return merges;
-    }
-
-    /** CLIP's BPE of one lower-case ASCII word: repeatedly merge the best-ranked adjacent pair. */
-    private static List<String> bpe(String word, List<String> merges) {
-        List<String> symbols = new ArrayList<>();
-        for (char ch : word.toCharArray()) {
-            symbols.add(String.valueOf(ch)); // ASCII letters are their own byte symbols
-        }
-        symbols.set(symbols.size() - 1, symbols.get(symbols.size() - 1) + "</w>");
-        while (symbols.size() > 1) {
-            int best = -1;
-            int bestRank = Integer.MAX_VALUE;
-            for (int i = 0; i + 1 < symbols.size(); i++) {
-                int rank = merges.indexOf(symbols.get(i) + " " + symbols.get(i + 1));
-                if (rank >= 0 && rank < bestRank) {
-                    best = i;
-                    bestRank = rank;
-                }
-            }
-            if (best < 0) {
-                break;
-            }
-            symbols.set(best, symbols.get(best) + symbols.remove(best + 1));
-        }
-        return symbols;
+        return ByteLevelBpe.addWordMerges(new ArrayList<>(), words);
     }
 
     private static Map<String, Integer> vocabulary() {
         Map<String, Integer> vocab = new LinkedHashMap<>();
-        List<String> bytes = byteSymbols();
+        List<String> bytes = ByteLevelBpe.byteSymbols();
         bytes.forEach(s -> vocab.put(s, vocab.size()));
         bytes.forEach(s -> vocab.put(s + "</w>", vocab.size()));
         for (String m : MERGES) {

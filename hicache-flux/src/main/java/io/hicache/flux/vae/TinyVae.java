@@ -3,7 +3,7 @@ package io.hicache.flux.vae;
 import io.hicache.core.nn.ParameterSpec;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.util.AtomicFiles;
-import io.hicache.flux.TinyWeights;
+import io.hicache.core.weights.TinyWeights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,7 +3,7 @@ package io.hicache.flux.vae;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.hicache.flux.ConfigJson;
+import io.hicache.core.util.ConfigJson;
 import io.hicache.flux.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Path;

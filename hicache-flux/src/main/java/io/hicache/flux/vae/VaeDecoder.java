@@ -10,6 +10,7 @@ import io.hicache.core.nn.Scopes;
 import io.hicache.core.runtime.Kernels;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.weights.Checkpoints;
 import io.hicache.core.weights.RenamedWeightSource;
 import io.hicache.core.weights.WeightSource;
 import io.hicache.core.weights.WeightStore;
@@ -76,9 +77,9 @@ public final class VaeDecoder implements AutoCloseable {
     }
 
     private static void check(WeightSource source, VaeConfig config) throws IOException {
-        ModelFiles.requireBlocks(source, "decoder.up_blocks.", config.levels(),
+        Checkpoints.requireBlocks(source, "decoder.up_blocks.", config.levels(),
                 "block_out_channels (" + config.levels() + " levels)");
-        ModelFiles.requireBlocks(source, "decoder.up_blocks.0.resnets.", config.layersPerBlock + 1,
+        Checkpoints.requireBlocks(source, "decoder.up_blocks.0.resnets.", config.layersPerBlock + 1,
                 "layers_per_block = " + config.layersPerBlock);
         source.verify(spec(config).shapes());
     }

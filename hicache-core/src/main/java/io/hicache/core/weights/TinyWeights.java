@@ -1,4 +1,4 @@
-package io.hicache.flux;
+package io.hicache.core.weights;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
@@ -9,7 +9,6 @@ import io.hicache.core.nn.ParameterSpec;
 import io.hicache.core.runtime.HiCacheRuntime;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.util.AtomicFiles;
-import io.hicache.core.weights.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

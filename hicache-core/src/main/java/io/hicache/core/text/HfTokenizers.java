@@ -1,4 +1,4 @@
-package io.hicache.flux.text;
+package io.hicache.core.text;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,12 +17,12 @@ import java.util.Map;
  * prompt tokenizers themselves, so they behave the same whatever post-processor or padding settings
  * a particular tokenizer.json carries.
  */
-final class HfTokenizers {
-    static final ObjectMapper JSON = new ObjectMapper();
+public final class HfTokenizers {
+    public static final ObjectMapper JSON = new ObjectMapper();
 
     private HfTokenizers() {}
 
-    static JsonNode parse(String json, Path origin) throws IOException {
+    public static JsonNode parse(String json, Path origin) throws IOException {
         try {
             return JSON.readTree(json);
         } catch (IOException e) {
@@ -31,7 +31,7 @@ final class HfTokenizers {
     }
 
     /** A tokenizer that returns content ids only (no special tokens, no truncation, no padding). */
-    static HuggingFaceTokenizer contentOnly(String json, Path origin) throws IOException {
+    public static HuggingFaceTokenizer contentOnly(String json, Path origin) throws IOException {
         HiCacheRuntime.configureOffline(); // the binding calls home on creation unless offline
         Map<String, String> options = Map.of("addSpecialTokens", "false", "padding", "false", "truncation", "false");
         try {
@@ -43,7 +43,7 @@ final class HfTokenizers {
     }
 
     /** The id of {@code token}: from {@code added_tokens}, else from the model's vocabulary. */
-    static long tokenId(JsonNode tokenizer, String token, Path origin) throws IOException {
+    public static long tokenId(JsonNode tokenizer, String token, Path origin) throws IOException {
         for (JsonNode t : tokenizer.path("added_tokens")) {
             if (token.equals(t.path("content").asText(null))) {
                 return t.path("id").asLong();

@@ -1,8 +1,12 @@
-package io.hicache.flux;
+package io.hicache.core.util;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hicache.core.pipeline.InvalidModelException;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,12 +32,50 @@ public final class ConfigJson {
     public static final int MAX_VOCABULARY = 1 << 22;
     public static final int MAX_POSITIONS = 1 << 16;
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final Path file;
     private final JsonNode root;
 
     public ConfigJson(Path file, JsonNode root) {
         this.file = file;
         this.root = root;
+    }
+
+    /** Parses {@code file}, which must exist and hold a JSON object. */
+    public static ConfigJson read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "missing " + file.getFileName());
+        }
+        return new ConfigJson(file, readObject(file));
+    }
+
+    /** Parses {@code file} as a JSON object (Jackson names a byte that is not UTF-8 and where it is). */
+    public static JsonNode readObject(Path file) throws IOException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            String at = e.getLocation() == null ? ""
+                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+            throw new InvalidModelException(file + ": not valid JSON: " + e.getOriginalMessage() + at, e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new InvalidModelException(file + ": expected a JSON object");
+        }
+        return root;
+    }
+
+    /** The object field {@code name} as its own config (same file, for messages), or null when absent. */
+    public ConfigJson getObject(String name) throws IOException {
+        JsonNode v = optional(name);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isObject()) {
+            throw new IOException(file + ": field '" + name + "' must be an object, got " + v);
+        }
+        return new ConfigJson(file, v);
     }
 
     public Path file() {
