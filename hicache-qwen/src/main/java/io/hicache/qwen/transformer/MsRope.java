@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * Qwen-Image's multi-scale RoPE positions ({@code QwenEmbedRope} with {@code scale_rope = True}),
- * docs/models.md §3.6. Each token gets three positions (frame, row, column):
+ * docs/qwen-image.md §4. Each token gets three positions (frame, row, column):
  * <ul>
  *   <li>image {@code idx} of the list (0 = the generated image, 1, 2, … = Edit's condition images),
  *       frame {@code f} of it: frame position {@code idx + f};

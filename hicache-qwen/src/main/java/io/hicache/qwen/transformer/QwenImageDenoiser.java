@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Qwen-Image bound to the core {@link DenoisingLoop} (docs/models.md §3.4): packs the initial noise
+ * Qwen-Image bound to the core {@link DenoisingLoop} (docs/qwen-image.md §6): packs the initial noise
  * in 2×2 patches, builds the MSRoPE tables of each branch's [text; image] once per generation (the
  * two prompts may differ in length), takes the sigmas from the scheduler (Qwen's config has
  * {@code shift_terminal} 0.02, so the last non-zero sigma is 0.02), and runs the transformer per step

@@ -29,7 +29,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The Qwen-Image transformer ({@code QwenImageTransformer2DModel}), docs/models.md §3.5–§3.7:
+ * The Qwen-Image transformer ({@code QwenImageTransformer2DModel}), docs/qwen-image.md §3–§5:
  * {@code img_in}, {@code txt_norm} (RMSNorm) + {@code txt_in}, the timestep embedding (no pooled text,
  * no guidance), dual-stream blocks with {@code img_mod}/{@code txt_mod} modulation, per-head QK
  * RMSNorm, MSRoPE and joint attention over [text; image], tanh-GELU MLPs, then
@@ -330,7 +330,7 @@ public final class QwenImageTransformer implements AutoCloseable {
     // ------------------------------------------------------------------------------------ FLOPs
 
     /**
-     * The analytic FLOPs of one full forward of one sample (docs/models.md §8.2: matrix products
+     * The analytic FLOPs of one full forward of one sample (docs/qwen-image.md §8: matrix products
      * only, 2·M·N·K each) with {@code imageTokens} packed image and {@code textTokens} text tokens, by
      * kind. Per block 24·d²·S + 4·d·S² + 24·d² (S = N + L; the last term is img_mod and txt_mod on
      * temb); embeddings and head 2·64·d·N + 2·3584·d·L + 2·d·64·N plus the timestep MLP and norm_out.

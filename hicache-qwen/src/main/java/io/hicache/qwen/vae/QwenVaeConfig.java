@@ -13,7 +13,7 @@ import java.util.Iterator;
 import java.util.List;
 
 /**
- * {@code vae/config.json} of {@code AutoencoderKLQwenImage} (docs/models.md §3.2, §3.8): base_dim 96,
+ * {@code vae/config.json} of {@code AutoencoderKLQwenImage} (docs/qwen-image.md §2, §7): base_dim 96,
  * z_dim 16, dim_mult [1, 2, 4, 4], num_res_blocks 2, attn_scales [], temperal_downsample
  * [false, true, true], and the 16 per-channel {@code latents_mean} / {@code latents_std} that map the
  * transformer's normalised latents back to the VAE's: z = x·std + mean. Read strictly: every key the

@@ -19,7 +19,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * The decoder of {@code AutoencoderKLQwenImage} for one frame (docs/models.md §3.8): normalised
+ * The decoder of {@code AutoencoderKLQwenImage} for one frame (docs/qwen-image.md §7): normalised
  * latents → RGB in [−1, 1]. The latents are first de-normalised per channel, z = x·std_c + mean_c;
  * then post_quant_conv (1×1), conv_in, the mid block (residual, single-head attention over all pixels,
  * residual), the up blocks (num_res_blocks + 1 residual blocks each, all but the last ending in

@@ -4,7 +4,7 @@ import io.hicache.core.nn.ParameterSpec;
 
 /**
  * Every tensor of {@code vae/diffusion_pytorch_model.safetensors} with its stored name and shape
- * (docs/models.md §3.8; 194 tensors, 126,892,531 parameters for Qwen-Image). Causal 3-D convolutions
+ * (docs/qwen-image.md §7; 194 tensors, 126,892,531 parameters for Qwen-Image). Causal 3-D convolutions
  * are stored [out, in, t, h, w]; the RMS norms' {@code gamma} [C, 1, 1, 1] (3-D blocks) or [C, 1, 1]
  * (the attention blocks); the resampling convolutions are plain 2-D, their {@code time_conv} 3-D.
  */

@@ -11,7 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * An independent float64 Qwen-Image forward written from docs/models.md §1, §3.5–§3.7 with plain DJL
+ * An independent float64 Qwen-Image forward written from docs/models.md §1 and docs/qwen-image.md §3–§5 with plain DJL
  * ops only (no kernels, no code of the model under test): LayerNorm, RMSNorm, SiLU, tanh-GELU, masked
  * softmax attention, interleaved RoPE and the MSRoPE positions are composed here from their formulas;
  * weights are read straight from the sharded safetensors in float64.
@@ -156,7 +156,7 @@ final class Float64QwenImage {
         return o.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(2), d);
     }
 
-    /** Block i (docs/models.md §3.7); returns {img, txt}. */
+    /** Block i (docs/qwen-image.md §5); returns {img, txt}. */
     NDArray[] block(int i, NDArray img, NDArray txt, NDArray temb, NDArray angles, double[] keep) {
         String p = "transformer_blocks." + i + ".";
         NDArray e = linear(silu(temb), p + "img_mod.1");

@@ -9,7 +9,7 @@ import io.hicache.core.nn.RotaryEmbedding;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** MSRoPE positions written out by hand (docs/models.md §3.6). */
+/** MSRoPE positions written out by hand (docs/qwen-image.md §4). */
 class MsRopeTest {
     /** 3 rows × 5 columns: rows at −2, −1, 0 and columns at −3 … 1 (odd sides: one more negative). */
     @Test

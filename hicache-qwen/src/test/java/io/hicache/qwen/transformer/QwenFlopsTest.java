@@ -7,7 +7,7 @@ import io.hicache.core.metrics.FlopCounter.Kind;
 import org.junit.jupiter.api.Test;
 
 /**
- * The analytic FLOPs of the real Qwen-Image config (no weights allocated) against docs/models.md §8.2,
+ * The analytic FLOPs of the real Qwen-Image config (no weights allocated) against docs/qwen-image.md §8,
  * whose figures are rounded to 0.01 of the unit shown. At 1328² (6889 image tokens) one forward with
  * 64 text tokens is 130.15 TFLOP; a true-CFG step (cond 64, uncond " " = 6 tokens) 258.92 TFLOP. That
  * the model's run-time counting equals this analytic count is checked on the tiny model in

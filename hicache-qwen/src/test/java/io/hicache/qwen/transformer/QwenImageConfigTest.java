@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hicache.core.nn.ParameterSpec;
 import org.junit.jupiter.api.Test;
 
-/** Strict reading of transformer/config.json and the parameter layout of the real model (docs/models.md §3.2, §3.7, §9). */
+/** Strict reading of transformer/config.json and the parameter layout of the real model (docs/qwen-image.md §2, §5). */
 class QwenImageConfigTest {
     /** Qwen/Qwen-Image transformer/config.json. */
     static final String REAL = "{\"_class_name\": \"QwenImageTransformer2DModel\", \"_diffusers_version\": \"0.34.0.dev0\","

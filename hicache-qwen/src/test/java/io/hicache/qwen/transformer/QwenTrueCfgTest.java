@@ -121,7 +121,7 @@ class QwenTrueCfgTest {
         }
     }
 
-    /** docs/models.md §1.4: Qwen 1328² (6889 tokens), 50 steps; the last non-zero sigma is shift_terminal. */
+    /** docs/qwen-image.md §2: Qwen 1328² (6889 tokens), 50 steps; the last non-zero sigma is shift_terminal. */
     @Test
     void schedulerSigmasWithShiftTerminal() {
         FlowMatchEuler scheduler = FlowMatchEuler.fromJson(TinyQwenImage.SCHEDULER_CONFIG);

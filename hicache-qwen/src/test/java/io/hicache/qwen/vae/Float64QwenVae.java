@@ -13,7 +13,7 @@ import java.io.UncheckedIOException;
 
 /**
  * An independent float64 decode of one frame written from diffusers' {@code AutoencoderKLQwenImage}
- * (docs/models.md §3.8) with plain DJL ops on 5-D video tensors [B, C, T, H, W]: every causal 3-D
+ * (docs/qwen-image.md §7) with plain DJL ops on 5-D video tensors [B, C, T, H, W]: every causal 3-D
  * convolution runs as a real 3-D convolution on the zero-padded frame axis (kt − 1 zero frames in
  * front) with the stored kernels, RMS_norm is F.normalize over the channels · √C · γ, the attention
  * is softmax(q·kᵀ/√C)·v over the pixels, upsampling repeats each pixel 2 × 2.
