@@ -242,7 +242,11 @@ public final class QwenImageTransformer implements AutoCloseable {
         if (textMask == null) {
             return null;
         }
-        float[] keep = Precision.toFloat32(textMask).toFloatArray();
+        NDArray f32 = Precision.toFloat32(textMask);
+        float[] keep = f32.toFloatArray();
+        if (f32 != textMask) {
+            f32.close();
+        }
         long b = textMask.getShape().get(0);
         int l = Math.toIntExact(textMask.getShape().get(1));
         int s = Math.toIntExact(l + imageTokens);

@@ -135,6 +135,15 @@ class QwenFloat64ReferenceTest {
                 rope(TinyQwen.TEXT_TOKENS), SiteKey.COND, CacheSession.singleForward(m), new FlopCounter());
         assertNear(ref.forward(f64(packed), f64(prompt), t, TinyQwen.ROWS, TinyQwen.COLS,
                 new double[] {1, 1, 1, 1, 0, 0, 0}), out, "masked forward");
+        NDArray longMask = model.transformer.forward(packed, prompt, m.create(new long[] {1, 1, 1, 1, 0, 0, 0},
+                new Shape(1, 7)), new float[] {t}, rope(TinyQwen.TEXT_TOKENS), SiteKey.COND,
+                CacheSession.singleForward(m), new FlopCounter());
+        TensorAssert.assertBitEqual(out, longMask, "an int64 mask as from a tokenizer");
+        NDArray noMask = model.transformer.forward(packed, prompt, null, new float[] {t}, rope(TinyQwen.TEXT_TOKENS),
+                SiteKey.COND, CacheSession.singleForward(m), new FlopCounter());
+        NDArray allOnes = model.transformer.forward(packed, prompt, m.ones(new Shape(1, 7)), new float[] {t},
+                rope(TinyQwen.TEXT_TOKENS), SiteKey.COND, CacheSession.singleForward(m), new FlopCounter());
+        TensorAssert.assertBitEqual(noMask, allOnes, "a mask without padding is no mask");
         // padding at the end keeps the other tokens' positions, so the image stream sees the 4-token prompt
         NDArray shortPrompt = prompt.get(new NDIndex(":, :4"));
         NDArray unpadded = model.transformer.forward(packed, shortPrompt, null, new float[] {t}, rope(4), SiteKey.COND,
