@@ -1,0 +1,195 @@
+package io.hicache.qwen.transformer;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.hicache.core.cache.CacheConfig;
+import io.hicache.core.cache.CacheSession;
+import io.hicache.core.cache.CacheStats;
+import io.hicache.core.cache.SiteKey;
+import io.hicache.core.diffusion.DenoisingLoop;
+import io.hicache.core.diffusion.Denoiser;
+import io.hicache.core.diffusion.Guidance;
+import io.hicache.core.metrics.FlopCounter;
+import io.hicache.core.nn.RotaryEmbedding;
+import io.hicache.core.runtime.Precision;
+import io.hicache.core.runtime.TensorType;
+import io.hicache.core.sampling.FlowMatchEuler;
+import io.hicache.core.sampling.LatentPacking;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Qwen-Image bound to the core {@link DenoisingLoop} (docs/qwen-image.md §6): packs the initial noise
+ * in 2×2 patches, builds the MSRoPE tables of each branch's [text; image] once per generation (the
+ * two prompts may differ in length), takes the sigmas from the scheduler (Qwen's config has
+ * {@code shift_terminal} 0.02, so the last non-zero sigma is 0.02), and runs the transformer per step
+ * and branch. True CFG runs only with a negative prompt and a scale above 1 (diffusers' rule):
+ * v = v_neg + s·(v_cond − v_neg), rescaled per token to ‖v_cond‖ over the packed channels. Each
+ * branch has its own cache sites; both share the step schedule.
+ */
+public final class QwenImageDenoiser {
+    private final QwenImageTransformer transformer;
+    private final FlowMatchEuler scheduler;
+
+    /** A denoiser over a loaded transformer (not owned: the caller closes it) and a scheduler. */
+    public QwenImageDenoiser(QwenImageTransformer transformer, FlowMatchEuler scheduler) {
+        this.transformer = transformer;
+        this.scheduler = scheduler;
+    }
+
+    /** A prompt's encoder hidden states [B, L, joint_attention_dim] and its mask [B, L] (null: no padding). */
+    public record Prompt(NDArray embeds, NDArray mask) {
+        public Prompt(NDArray embeds) {
+            this(embeds, null);
+        }
+    }
+
+    /**
+     * What to denoise.
+     *
+     * @param prompt the positive prompt's text encoder states (after the template drop), any float dtype
+     * @param noise initial latents, unpacked [B, 16, height/8, width/8], float32 (the frame axis of
+     *     size 1 left out: with one frame the layout is the same)
+     * @param width image width in pixels, a multiple of 16
+     * @param height image height in pixels, a multiple of 16
+     * @param steps number of denoising steps
+     * @param cache cache parameters, or null to compute every step in full without any cache
+     * @param measureForecastError also compute every module on forecast steps to record the error of
+     *     the forecast that is used (full compute; for benchmarks and calibration)
+     * @param negative the negative prompt's states (any length), or null for none
+     * @param trueCfgScale true CFG scale s (diffusers' default 4.0); runs only with a negative prompt and s > 1
+     */
+    public record Request(Prompt prompt, NDArray noise, int width, int height, int steps, CacheConfig cache,
+            boolean measureForecastError, Prompt negative, double trueCfgScale) {
+        /** A request without true CFG that does not measure forecast errors. */
+        public Request(Prompt prompt, NDArray noise, int width, int height, int steps, CacheConfig cache) {
+            this(prompt, noise, width, height, steps, cache, false, null, 1);
+        }
+    }
+
+    /**
+     * The outcome of a generation.
+     *
+     * @param latents final unpacked latents [B, 16, height/8, width/8], float32, still normalised
+     *     (the VAE decoder de-normalises with latents_mean / latents_std)
+     * @param cache steps by kind, site evaluations and cache memory of both branches together
+     * @param flops FLOPs the transformer executed over all steps and branches, by kind
+     * @param steps per-step records in order
+     * @param branches the guidance branches every step ran
+     */
+    public record Result(NDArray latents, CacheStats cache, Map<FlopCounter.Kind, Long> flops,
+            List<DenoisingLoop.StepRecord> steps, List<String> branches) {}
+
+    public QwenImageTransformer transformer() {
+        return transformer;
+    }
+
+    /** The guidance of {@code scale}: true CFG with Qwen-Image's per-token rescale to the cond norm. */
+    public static Guidance guidance(double trueCfgScale) {
+        return new Guidance(trueCfgScale, true);
+    }
+
+    /** Runs the loop; the returned latents are attached to {@code manager}. */
+    public Result denoise(Request r, NDManager manager) {
+        QwenImageConfig c = transformer.config();
+        long batch = validate(r, c);
+        long latentH = r.height() / 8;
+        long latentW = r.width() / 8;
+        Guidance strategy = guidance(r.trueCfgScale());
+        List<String> branches = strategy.branches(r.negative() != null);
+        List<MsRope.Grid> grids = List.of(MsRope.Grid.of((int) latentH / 2, (int) latentW / 2));
+        float[] sigmas = scheduler.sigmas(r.steps(), (latentH / 2) * (latentW / 2));
+        try (NDManager generation = manager.newSubManager()) {
+            RotaryEmbedding condRope = transformer.rotaryEmbedding(r.prompt().embeds().getShape().get(1), grids,
+                    generation);
+            RotaryEmbedding negRope = branches.size() == 2
+                    ? transformer.rotaryEmbedding(r.negative().embeds().getShape().get(1), grids, generation)
+                    : null;
+            NDArray packed;
+            try (NDManager scope = generation.newSubManager()) {
+                scope.tempAttachAll(r.noise());
+                packed = LatentPacking.pack(r.noise());
+                packed.attach(generation);
+            }
+            Denoiser model = new Bound(r, condRope, negRope, (int) batch);
+            DenoisingLoop.Result d = DenoisingLoop.run(model, scheduler, packed,
+                    new DenoisingLoop.Plan(sigmas, branches, strategy, r.cache(), r.measureForecastError()), generation);
+            NDArray out = LatentPacking.unpack(d.latents(), latentH, latentW);
+            out.attach(manager);
+            return new Result(out, d.cache(), d.flops(), d.steps(), d.branches());
+        }
+    }
+
+    /** The transformer with one generation's prompts and RoPE tables bound. */
+    private final class Bound implements Denoiser {
+        private final Request request;
+        private final RotaryEmbedding condRope;
+        private final RotaryEmbedding negRope;
+        private final int batch;
+
+        Bound(Request request, RotaryEmbedding condRope, RotaryEmbedding negRope, int batch) {
+            this.request = request;
+            this.condRope = condRope;
+            this.negRope = negRope;
+            this.batch = batch;
+        }
+
+        @Override
+        public NDArray velocity(NDArray latents, String branch, float timestep, CacheSession session, FlopCounter flops) {
+            float[] t = new float[batch];
+            Arrays.fill(t, timestep);
+            boolean negative = SiteKey.UNCOND.equals(branch);
+            Prompt p = negative ? request.negative() : request.prompt();
+            return transformer.forward(Precision.cast(latents, transformer.dtype()), p.embeds(), p.mask(), t,
+                    negative ? negRope : condRope, branch, session, flops);
+        }
+
+        @Override
+        public void close() {
+            // the RoPE tables belong to the generation's manager
+        }
+    }
+
+    private static long validate(Request r, QwenImageConfig c) {
+        if (r.prompt() == null) {
+            throw new IllegalArgumentException("a prompt is needed");
+        }
+        if (r.steps() < 1) {
+            throw new IllegalArgumentException("steps must be >= 1, got " + r.steps());
+        }
+        if (r.width() <= 0 || r.height() <= 0 || r.width() % 16 != 0 || r.height() % 16 != 0) {
+            throw new IllegalArgumentException("width and height must be positive multiples of 16 (the 8× VAE latent is "
+                    + "packed in 2×2 patches), got " + r.width() + "×" + r.height());
+        }
+        Shape noise = r.noise().getShape();
+        long batch = noise.dimension() == 4 ? noise.get(0) : -1;
+        Shape expected = new Shape(batch, c.latentChannels(), r.height() / 8, r.width() / 8);
+        if (!noise.equals(expected)) {
+            throw new IllegalArgumentException("initial noise must be [B, " + c.latentChannels() + ", " + r.height() / 8
+                    + ", " + r.width() / 8 + "] for " + r.width() + "×" + r.height() + ", got " + noise);
+        }
+        TensorType type = Precision.typeOf(r.noise());
+        if (type != TensorType.F32) {
+            throw new IllegalArgumentException("initial noise must be float32, got " + type.displayName());
+        }
+        checkPrompt(r.prompt(), batch, c, "prompt_embeds");
+        if (r.negative() != null) {
+            checkPrompt(r.negative(), batch, c, "negative_prompt_embeds");
+        }
+        return batch;
+    }
+
+    private static void checkPrompt(Prompt p, long batch, QwenImageConfig c, String what) {
+        Shape s = p.embeds().getShape();
+        if (s.dimension() != 3 || s.get(0) != batch || s.get(2) != c.jointAttentionDim() || s.get(1) < 1) {
+            throw new IllegalArgumentException(what + " must be [" + batch + ", L, " + c.jointAttentionDim()
+                    + "] (batch of the noise, the model's joint_attention_dim), got " + s);
+        }
+        if (p.mask() != null && !p.mask().getShape().equals(new Shape(batch, s.get(1)))) {
+            throw new IllegalArgumentException(what + ": the mask must be [" + batch + ", " + s.get(1) + "], got "
+                    + p.mask().getShape());
+        }
+    }
+}

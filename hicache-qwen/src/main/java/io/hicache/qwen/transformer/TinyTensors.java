@@ -1,0 +1,99 @@
+package io.hicache.qwen.transformer;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hicache.core.runtime.HiCacheRuntime;
+import io.hicache.core.runtime.TensorType;
+import io.hicache.core.util.AtomicFiles;
+import io.hicache.core.weights.SafetensorsWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Seeded random tensors for the tiny Qwen models, written as real safetensors checkpoints: one
+ * file, or {@code n} shards named {@code <stem>-0000k-of-0000n.safetensors} with the
+ * {@code <stem>.safetensors.index.json} diffusers and transformers write. Values come from one
+ * {@link Random} stream in insertion order, so a seed gives the same checkpoint on every machine.
+ */
+public final class TinyTensors {
+    private final Random random;
+    private final Map<String, long[]> shapes = new LinkedHashMap<>();
+    private final Map<String, float[]> values = new LinkedHashMap<>();
+
+    public TinyTensors(long seed) {
+        this.random = new Random(seed);
+    }
+
+    /** Adds N(mean, std) values for {@code name}. */
+    public TinyTensors normal(String name, double mean, double std, long... shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        float[] v = new float[Math.toIntExact(n)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (mean + std * random.nextGaussian());
+        }
+        if (shapes.put(name, shape.clone()) != null) {
+            throw new IllegalArgumentException("tensor written twice: " + name);
+        }
+        values.put(name, v);
+        return this;
+    }
+
+    public int size() {
+        return shapes.size();
+    }
+
+    /** Writes all tensors, converted to {@code dtype}, into {@code file}. */
+    public void write(Path file, TensorType dtype) throws IOException {
+        write(file, new ArrayList<>(shapes.keySet()), dtype);
+    }
+
+    /** Writes the tensors split in order over {@code shards} files plus the index. */
+    public void writeSharded(Path dir, String stem, int shards, TensorType dtype) throws IOException {
+        List<String> names = new ArrayList<>(shapes.keySet());
+        if (shards < 1 || shards > names.size()) {
+            throw new IllegalArgumentException("cannot split " + names.size() + " tensors into " + shards + " shards");
+        }
+        ObjectNode index = new ObjectMapper().createObjectNode();
+        ObjectNode map = index.objectNode();
+        long total = 0;
+        for (int s = 0; s < shards; s++) {
+            String file = String.format("%s-%05d-of-%05d.safetensors", stem, s + 1, shards);
+            List<String> part = names.subList(s * names.size() / shards, (s + 1) * names.size() / shards);
+            write(dir.resolve(file), part, dtype);
+            for (String n : part) {
+                map.put(n, file);
+                total += values.get(n).length * (long) dtype.bytes();
+            }
+        }
+        index.putObject("metadata").put("total_size", total);
+        index.set("weight_map", map);
+        AtomicFiles.writeString(dir.resolve(stem + ".safetensors.index.json"), index.toPrettyString() + "\n");
+    }
+
+    private void write(Path file, List<String> names, TensorType dtype) throws IOException {
+        if (!dtype.isFloatingPoint()) {
+            throw new IllegalArgumentException("weights must be stored as floats, not " + dtype);
+        }
+        HiCacheRuntime.bootstrap();
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        try (NDManager m = NDManager.newBaseManager(Device.cpu(), HiCacheRuntime.ENGINE)) {
+            SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+            for (String n : names) {
+                w.add(n, m.create(values.get(n), new Shape(shapes.get(n))), dtype);
+            }
+            w.write(file);
+        }
+    }
+}
