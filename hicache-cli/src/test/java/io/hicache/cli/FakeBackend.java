@@ -101,6 +101,12 @@ public final class FakeBackend implements Backend {
         return new io.hicache.core.pipeline.InputShapes(8, 3, CHANNELS, 8);
     }
 
+    /** The launcher's old fixed defaults, so tests that name no size keep theirs. */
+    @Override
+    public io.hicache.core.pipeline.ModelDefaults defaults(String model) {
+        return new io.hicache.core.pipeline.ModelDefaults(1024, 1024, 50, 3.5, 1);
+    }
+
     @Override
     public void writeTinyModel(Path dir, long seed, io.hicache.core.runtime.TensorType dtype, boolean sharded)
             throws IOException {

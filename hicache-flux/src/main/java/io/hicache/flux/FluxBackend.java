@@ -4,6 +4,7 @@ import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.BuiltinModels;
 import io.hicache.core.pipeline.ImagePipeline;
 import io.hicache.core.pipeline.InputShapes;
+import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
 import java.io.IOException;
@@ -40,6 +41,13 @@ public final class FluxBackend implements Backend {
     public InputShapes inputShapes(String model) throws IOException {
         FluxConfig c = FluxPipeline.transformerConfig(resolve(model));
         return new InputShapes(c.jointAttentionDim(), c.pooledProjectionDim(), c.latentChannels(), 8);
+    }
+
+    /** FLUX.1-dev's sampling (1024², 50 steps, guidance 3.5), or schnell's (4 steps) for a model without guidance embedding. */
+    @Override
+    public ModelDefaults defaults(String model) throws IOException {
+        FluxConfig c = FluxPipeline.transformerConfig(resolve(model));
+        return c.guidanceEmbeds() ? new ModelDefaults(1024, 1024, 50, 3.5, 1) : new ModelDefaults(1024, 1024, 4, 0, 1);
     }
 
     @Override

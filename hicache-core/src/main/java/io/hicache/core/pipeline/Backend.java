@@ -44,6 +44,14 @@ public interface Backend {
     InputShapes inputShapes(String model) throws IOException;
 
     /**
+     * The sampling defaults of {@code model} (read from its configuration files where they differ
+     * between models of this family, without loading weights).
+     *
+     * @throws IOException when the configuration cannot be read
+     */
+    ModelDefaults defaults(String model) throws IOException;
+
+    /**
      * Writes a tiny model of this backend's architecture, with seeded random weights, in the
      * backend's real on-disk layout (for tests, demos and {@code hicache init-tiny}).
      */
