@@ -1,6 +1,7 @@
 package io.hicache.cli;
 
 import io.hicache.core.cache.CacheStats;
+import io.hicache.core.diffusion.NonFiniteLatentsException;
 import io.hicache.core.pipeline.GenerationRequest;
 import io.hicache.core.pipeline.GenerationResult;
 import io.hicache.core.pipeline.GenerationStats;
@@ -52,10 +53,12 @@ final class JobRunner {
             GenerationResult result = pipeline.generate(request);
             String problem = problemWith(result);
             if (problem != null) {
-                return failed(job, problem, "non-finite", device, worker, start, parameters);
+                return failed(job, problem, "exception", device, worker, start, parameters);
             }
             Map<String, Long> files = write(job, result, parameters);
             return entry(job, ManifestEntry.OK, null, null, files, device, worker, start, result.stats(), parameters);
+        } catch (NonFiniteLatentsException e) {
+            return failed(job, e.getMessage(), "non-finite", device, worker, start, parameters);
         } catch (OutOfMemoryError e) {
             LOG.debug("{} ran out of memory", job.stem(), e);
             return failed(job, "out of memory: " + Errors.oneLine(e), "out-of-memory", device, worker, start, parameters);
@@ -77,13 +80,8 @@ final class JobRunner {
         if (outputType.writesPng() && result.image() == null) {
             return "the pipeline returned no image";
         }
-        if (result.latents() == null) {
-            return outputType.writesLatents() ? "the pipeline returned no latents" : null;
-        }
-        for (float v : result.latents().data()) {
-            if (!Float.isFinite(v)) {
-                return "the latents contain NaN or infinite values";
-            }
+        if (outputType.writesLatents() && result.latents() == null) {
+            return "the pipeline returned no latents";
         }
         return null;
     }

@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * on request. A fake model is a directory with one file per component ({@code text_encoders.bin},
  * {@code transformer.bin}, {@code vae.bin}) and an optional {@code fake.properties}:
  * {@code delay_ms} (per image) and {@code fail_loads} (that many first loads of a transformer
- * fail). Prompts steer failures: {@code FAIL} throws, {@code NAN} returns NaN latents,
+ * fail). Prompts steer failures: {@code FAIL} throws, {@code NAN} reports non-finite latents,
  * {@code OOM} throws {@link OutOfMemoryError}, {@code CUDAOOM} throws libtorch's out-of-memory
  * exception, {@code CPUALLOC} libtorch's CPU allocation failure, {@code WRAPPED} an exception
  * caused by an {@link OutOfMemoryError}, {@code DIE} kills the pipeline (an {@link Error}), {@code FLAKY} fails while the model
@@ -205,6 +205,9 @@ public final class FakeBackend implements Backend {
             if (p.contains("FAIL") || (p.contains("FLAKY") && Files.exists(dir.resolve("flaky")))) {
                 throw new IllegalStateException("simulated failure for '" + p + "'");
             }
+            if (p.contains("NAN")) { // as the real pipelines report diverged latents
+                throw new io.hicache.core.diffusion.NonFiniteLatentsException();
+            }
             TextEmbeddings e = r.embeddings() != null ? r.embeddings() : encode(p);
             long h = Arrays.hashCode(e.tokens().data()) * 31L + Arrays.hashCode(e.pooled().data());
             h = h * 31 + (r.initialNoise() != null ? Arrays.hashCode(r.initialNoise().data()) : Long.hashCode(r.seed()));
@@ -214,7 +217,7 @@ public final class FakeBackend implements Backend {
             long x = h;
             for (int i = 0; i < latents.length; i++) {
                 x = x * 6364136223846793005L + 1442695040888963407L;
-                latents[i] = p.contains("NAN") && i == 1 ? Float.NaN : (x >> 40) / (float) (1 << 23);
+                latents[i] = (x >> 40) / (float) (1 << 23);
             }
             BufferedImage image = null;
             if (r.decode()) {

@@ -3,22 +3,18 @@ package io.hicache.flux;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.hicache.core.image.TensorImages;
-import io.hicache.core.pipeline.GenerationRequest;
-import io.hicache.core.pipeline.GenerationResult;
-import io.hicache.core.pipeline.GenerationStats;
+import io.hicache.core.diffusion.Conditioning;
+import io.hicache.core.diffusion.DenoisingLoop;
+import io.hicache.core.diffusion.DiffusionPipeline;
+import io.hicache.core.diffusion.TransformerModel;
 import io.hicache.core.pipeline.HostTensor;
-import io.hicache.core.pipeline.ImagePipeline;
 import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.pipeline.PipelineSpec.Component;
 import io.hicache.core.pipeline.TextEmbeddings;
 import io.hicache.core.runtime.HiCacheRuntime;
-import io.hicache.core.runtime.Kernels;
-import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.sampling.FlowMatchEuler;
-import io.hicache.core.sampling.SeededNoise;
 import io.hicache.core.weights.WeightSource;
 import io.hicache.core.weights.WeightStore;
 import io.hicache.flux.text.ClipTextConfig;
@@ -34,32 +30,16 @@ import java.nio.file.Files;
 import java.util.List;
 
 /**
- * FLUX.1 text-to-image on one device: prompt → T5-XXL + CLIP-L embeddings → flow-match denoising
- * of the transformer under a HiCache session → VAE decode → RGB image.
+ * FLUX.1 text-to-image on one device, assembled on the core {@link DiffusionPipeline}: T5-XXL +
+ * CLIP-L as its prompt encoder, the transformer bound to the denoising loop by {@link FluxDenoiser},
+ * and the VAE decoder. This class only knows where FLUX's parts are and how they fit.
  *
  * <p>Only the components a {@link PipelineSpec} asks for are loaded: with precomputed embeddings
  * the text encoders are not needed, and for latent output the VAE is not. The text encoders can
  * also be released once all prompts are encoded. Not thread-safe: one pipeline per worker.
  */
-public final class FluxPipeline implements ImagePipeline {
-    private final NDManager manager;
-    private final FluxModelFiles files;
-    private final TensorType dtype;
-    // set while loading, in this order; a load that fails part-way closes what it has set
-    private FluxTransformer transformer;
-    private FluxDenoiser denoiser;
-    private VaeDecoder vae;
-    private T5Tokenizer t5Tokenizer;
-    private ClipTokenizer clipTokenizer;
-    private T5Encoder t5;
-    private ClipTextEncoder clip;
-    private boolean closed;
-
-    private FluxPipeline(NDManager manager, FluxModelFiles files, TensorType dtype) {
-        this.manager = manager;
-        this.files = files;
-        this.dtype = dtype;
-    }
+public final class FluxPipeline {
+    private FluxPipeline() {}
 
     /**
      * Checks everything {@code spec} needs that can be checked without reading tensor data: the
@@ -118,35 +98,42 @@ public final class FluxPipeline implements ImagePipeline {
     }
 
     /** Loads what {@code spec} asks for from a resolved model location, after {@link #check}. */
-    public static FluxPipeline load(FluxModelFiles files, PipelineSpec spec) throws IOException {
+    public static DiffusionPipeline load(FluxModelFiles files, PipelineSpec spec) throws IOException {
         check(files, spec);
         return loadChecked(files, spec, null);
     }
 
     /**
      * Loads without the up-front check, into a new base manager or, for tests that make a load fail
-     * at a chosen component and look for leftovers, a sub-manager of {@code parent}.
+     * at a chosen component and look for leftovers, a sub-manager of {@code parent}. A load that
+     * fails part-way closes what it has loaded.
      */
-    static FluxPipeline loadChecked(FluxModelFiles files, PipelineSpec spec, NDManager parent) throws IOException {
+    static DiffusionPipeline loadChecked(FluxModelFiles files, PipelineSpec spec, NDManager parent) throws IOException {
         NDManager manager = parent == null ? NDManager.newBaseManager(spec.device()) : parent.newSubManager(spec.device());
-        FluxPipeline p = new FluxPipeline(manager, files, spec.dtype());
+        TensorType dtype = spec.dtype();
+        Transformer transformer = null;
+        Vae vae = null;
+        TextEncoders encoders = null;
         try {
             if (spec.has(Component.TRANSFORMER)) {
-                p.transformer = loadTransformer(files, spec.dtype(), manager);
-                p.denoiser = new FluxDenoiser(p.transformer, FlowMatchEuler.read(files.schedulerConfig()));
+                FluxTransformer t = loadTransformer(files, dtype, manager);
+                transformer = new Transformer(t, FlowMatchEuler.read(files.schedulerConfig()));
             }
             if (spec.has(Component.VAE)) {
-                p.vae = files.usesBflVae()
-                        ? VaeDecoder.loadBfl(files.bflVae(), VaeConfig.flux1(), spec.dtype(), manager)
-                        : VaeDecoder.load(files.vaeDir(), spec.dtype(), manager);
+                vae = new Vae(files.usesBflVae()
+                        ? VaeDecoder.loadBfl(files.bflVae(), VaeConfig.flux1(), dtype, manager)
+                        : VaeDecoder.load(files.vaeDir(), dtype, manager));
             }
             if (spec.has(Component.TEXT_ENCODERS)) {
-                p.loadTextEncoders();
+                FluxConfig c = transformer != null ? transformer.model.config() : transformerConfig(files);
+                encoders = TextEncoders.load(files, t5MaxLength(c), dtype, manager);
             }
-            return p;
+            Transformer loaded = transformer;
+            return new DiffusionPipeline(manager, dtype, encoders, transformer, vae,
+                    () -> describe(files, loaded == null ? null : loaded.model, dtype, manager));
         } catch (IOException | RuntimeException | Error e) {
             try {
-                p.close();
+                DiffusionPipeline.closeAll(java.util.Arrays.asList(encoders, vae, transformer), manager::close);
             } catch (RuntimeException | Error closing) {
                 e.addSuppressed(closing);
             }
@@ -194,168 +181,143 @@ public final class FluxPipeline implements ImagePipeline {
         return c.guidanceEmbeds() ? T5Tokenizer.DEV_MAX_LENGTH : T5Tokenizer.SCHNELL_MAX_LENGTH;
     }
 
-    private void loadTextEncoders() throws IOException {
-        int maxLength = t5MaxLength(config());
-        t5Tokenizer = T5Tokenizer.load(files.t5TokenizerDir(), maxLength);
-        clipTokenizer = ClipTokenizer.load(files.clipTokenizerDir());
-        t5 = T5Encoder.load(files.t5Dir(), dtype, manager);
-        clip = ClipTextEncoder.load(files.clipDir(), dtype, manager);
-    }
-
-    /** The transformer config (read from disk when only the text encoders are loaded). */
-    private FluxConfig config() throws IOException {
-        return transformer != null ? transformer.config() : transformerConfig(files);
-    }
-
-    private void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("the pipeline is closed");
-        }
-    }
-
-    @Override
-    public TextEmbeddings encode(String prompt) {
-        requireOpen();
-        if (t5 == null) {
-            throw new IllegalStateException("text encoders are not loaded: pass precomputed embeddings");
-        }
-        try (NDManager scope = manager.newSubManager()) {
-            NDArray t5Ids = t5Tokenizer.encode(List.of(prompt), scope);
-            NDArray tokens = t5.encode(t5Ids);
-            NDArray clipIds = clipTokenizer.encode(List.of(prompt), scope);
-            try (ClipTextEncoder.Output out = clip.encode(clipIds)) {
-                return new TextEmbeddings(HostTensor.of(tokens), HostTensor.of(out.pooled()));
-            }
-        }
-    }
-
-    @Override
-    public GenerationResult generate(GenerationRequest r) {
-        requireOpen();
-        if (transformer == null) {
-            throw new IllegalStateException("the transformer is not loaded: this pipeline only encodes prompts");
-        }
-        long start = System.nanoTime();
-        TextEmbeddings embeddings = r.embeddings() != null ? r.embeddings() : encode(r.prompt());
-        double encodeSeconds = (System.nanoTime() - start) / 1e9;
-        FluxConfig c = transformer.config();
-        checkEmbeddings(embeddings, c);
-        try (NDManager scope = manager.newSubManager()) {
-            Shape noiseShape = new Shape(1, c.latentChannels(), r.height() / 8, r.width() / 8);
-            NDArray noise;
-            if (r.initialNoise() != null) {
-                if (!new Shape(r.initialNoise().shape()).equals(noiseShape)) {
-                    throw new IllegalArgumentException("initial noise must be " + noiseShape + " for "
-                            + r.width() + "x" + r.height() + ", got " + new Shape(r.initialNoise().shape()));
-                }
-                noise = r.initialNoise().toNDArray(scope);
-            } else {
-                noise = SeededNoise.gaussian(r.seed(), noiseShape, scope);
-            }
-            long denoiseStart = System.nanoTime();
-            FluxDenoiser.Result d = denoiser.denoise(new FluxDenoiser.Request(
-                    Precision.cast(embeddings.tokens().toNDArray(scope), dtype),
-                    Precision.cast(embeddings.pooled().toNDArray(scope), dtype),
-                    noise, r.width(), r.height(), r.steps(), r.guidance(), r.cache(), r.measureForecastError()), scope);
-            double denoiseSeconds = (System.nanoTime() - denoiseStart) / 1e9;
-            if (!Kernels.of(d.latents()).allFinite(d.latents())) {
-                throw new IllegalStateException("the denoised latents contain NaN or infinite values");
-            }
-            long decodeStart = System.nanoTime();
-            java.awt.image.BufferedImage image = null;
-            if (r.decode()) {
-                if (vae == null) {
-                    throw new IllegalStateException("the VAE is not loaded: request latents only");
-                }
-                image = TensorImages.toImage(vae.decode(Precision.cast(d.latents(), dtype))).toBufferedImage();
-            }
-            double decodeSeconds = (System.nanoTime() - decodeStart) / 1e9;
-            List<Double> stepSeconds = d.steps().stream().map(s -> s.nanos() / 1e9).toList();
-            GenerationStats stats = new GenerationStats((System.nanoTime() - start) / 1e9, encodeSeconds,
-                    denoiseSeconds, decodeSeconds, stepSeconds, d.cache(), d.flops());
-            return new GenerationResult(image, HostTensor.of(d.latents()), stats);
-        }
-    }
-
-    private static void checkEmbeddings(TextEmbeddings e, FluxConfig c) {
-        HostTensor t = e.tokens();
-        if (t.rank() != 3 || t.dim(0) != 1 || t.dim(2) != c.jointAttentionDim()) {
-            throw new IllegalArgumentException("prompt embeddings must be [1, L, " + c.jointAttentionDim() + "], got "
-                    + java.util.Arrays.toString(t.shape()));
-        }
-        HostTensor p = e.pooled();
-        if (p == null || p.rank() != 2 || p.dim(0) != 1 || p.dim(1) != c.pooledProjectionDim()) {
-            throw new IllegalArgumentException("pooled prompt embeddings must be [1, " + c.pooledProjectionDim()
-                    + "], got " + (p == null ? "none" : java.util.Arrays.toString(p.shape())));
-        }
-    }
-
-    /** Frees the text encoders (about 9.5 GB in bf16 for FLUX.1) once every prompt is encoded. */
-    @Override
-    public void releaseTextEncoders() {
-        // each part is closed on its own: after a failed load any of them may be missing
-        if (clip != null) {
-            clip.close();
-            clip = null;
-        }
-        if (t5 != null) {
-            t5.close();
-            t5 = null;
-        }
-        if (clipTokenizer != null) {
-            clipTokenizer.close();
-            clipTokenizer = null;
-        }
-        if (t5Tokenizer != null) {
-            t5Tokenizer.close();
-            t5Tokenizer = null;
-        }
-    }
-
-    @Override
-    public String describe() {
-        if (closed) {
-            return "FLUX.1 pipeline from " + files.root() + " (closed)";
-        }
+    private static String describe(FluxModelFiles files, FluxTransformer transformer, TensorType dtype,
+            NDManager manager) {
         if (transformer == null) {
             return "FLUX.1 text encoders (T5 + CLIP) from " + files.root() + ", " + dtype.displayName() + " on "
                     + manager.getDevice();
         }
+        FluxConfig c = transformer.config();
         return String.format("FLUX.1 %s (%d double + %d single blocks, hidden %d) from %s, %s on %s",
-                transformer.config().guidanceEmbeds() ? "dev-style" : "schnell-style", transformer.config().numLayers(),
-                transformer.config().numSingleLayers(), transformer.config().hiddenSize(),
+                c.guidanceEmbeds() ? "dev-style" : "schnell-style", c.numLayers(), c.numSingleLayers(), c.hiddenSize(),
                 files.bflTransformer() != null ? files.bflTransformer() : files.root(), dtype.displayName(),
                 manager.getDevice());
     }
 
-    @Override
-    public long parameterBytes() {
-        long b = transformer == null ? 0 : transformer.parameterBytes();
-        b += vae == null ? 0 : vae.parameterBytes();
-        b += t5 == null ? 0 : t5.parameterBytes() + clip.parameterBytes();
-        return b;
+    /** T5-XXL token embeddings and CLIP-L's pooled vector of a prompt. */
+    private static final class TextEncoders implements DiffusionPipeline.PromptEncoder {
+        private final NDManager manager;
+        // set in this order; a load that fails part-way closes what is set
+        private T5Tokenizer t5Tokenizer;
+        private ClipTokenizer clipTokenizer;
+        private T5Encoder t5;
+        private ClipTextEncoder clip;
+
+        private TextEncoders(NDManager manager) {
+            this.manager = manager;
+        }
+
+        static TextEncoders load(FluxModelFiles files, int t5MaxLength, TensorType dtype, NDManager manager)
+                throws IOException {
+            TextEncoders e = new TextEncoders(manager);
+            try {
+                e.t5Tokenizer = T5Tokenizer.load(files.t5TokenizerDir(), t5MaxLength);
+                e.clipTokenizer = ClipTokenizer.load(files.clipTokenizerDir());
+                e.t5 = T5Encoder.load(files.t5Dir(), dtype, manager);
+                e.clip = ClipTextEncoder.load(files.clipDir(), dtype, manager);
+                return e;
+            } catch (IOException | RuntimeException | Error failure) {
+                try {
+                    e.close();
+                } catch (RuntimeException | Error closing) {
+                    failure.addSuppressed(closing);
+                }
+                throw failure;
+            }
+        }
+
+        @Override
+        public TextEmbeddings encode(String prompt) {
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray tokens = t5.encode(t5Tokenizer.encode(List.of(prompt), scope));
+                try (ClipTextEncoder.Output out = clip.encode(clipTokenizer.encode(List.of(prompt), scope))) {
+                    return new TextEmbeddings(HostTensor.of(tokens), HostTensor.of(out.pooled()));
+                }
+            }
+        }
+
+        @Override
+        public long parameterBytes() {
+            return (t5 == null ? 0 : t5.parameterBytes()) + (clip == null ? 0 : clip.parameterBytes());
+        }
+
+        /** Frees T5 and CLIP (about 9.5 GB in bf16 for FLUX.1); each part on its own, as any may be missing. */
+        @Override
+        public void close() {
+            DiffusionPipeline.closeAll(java.util.Arrays.asList(clip, t5, clipTokenizer, t5Tokenizer), () -> { });
+            clip = null;
+            t5 = null;
+            clipTokenizer = null;
+            t5Tokenizer = null;
+        }
     }
 
-    /** Frees everything loaded so far; safe at any stage of a load and when called again. */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
+    /** The transformer as the skeleton uses it: latents of 16 channels at 1/8 size, T5 + pooled CLIP conditioning. */
+    private static final class Transformer implements DiffusionPipeline.Transformer {
+        final FluxTransformer model;
+        private final FluxDenoiser denoiser;
+
+        Transformer(FluxTransformer model, FlowMatchEuler scheduler) {
+            this.model = model;
+            this.denoiser = new FluxDenoiser(model, scheduler);
         }
-        closed = true;
-        try {
-            releaseTextEncoders();
-            if (vae != null) {
-                vae.close();
-                vae = null;
+
+        @Override
+        public Shape latentShape(int width, int height) {
+            return new Shape(1, model.config().latentChannels(), height / 8, width / 8);
+        }
+
+        @Override
+        public void checkEmbeddings(TextEmbeddings e, String what) {
+            FluxConfig c = model.config();
+            HostTensor t = e.tokens();
+            if (t.rank() != 3 || t.dim(0) != 1 || t.dim(2) != c.jointAttentionDim()) {
+                throw new IllegalArgumentException(what + " must be [1, L, " + c.jointAttentionDim() + "], got "
+                        + java.util.Arrays.toString(t.shape()));
             }
-            if (transformer != null) {
-                transformer.close();
-                transformer = null;
-                denoiser = null;
+            HostTensor p = e.pooled();
+            if (p == null || p.rank() != 2 || p.dim(0) != 1 || p.dim(1) != c.pooledProjectionDim()) {
+                throw new IllegalArgumentException("pooled " + what + " must be [1, " + c.pooledProjectionDim()
+                        + "], got " + (p == null ? "none" : java.util.Arrays.toString(p.shape())));
             }
-        } finally {
-            manager.close(); // owns every component's arrays: frees whatever a failed close above left
+        }
+
+        @Override
+        public DenoisingLoop.Outcome denoise(Conditioning c, NDArray noise, TransformerModel.Sampling s,
+                NDManager scope) {
+            FluxDenoiser.Negative negative = c.hasNegative()
+                    ? new FluxDenoiser.Negative(c.negative().tokens(), c.negative().pooled()) : null;
+            FluxDenoiser.Result d = denoiser.denoise(new FluxDenoiser.Request(c.positive().tokens(),
+                    c.positive().pooled(), noise, s.width(), s.height(), s.steps(), s.guidance(), s.cache(),
+                    s.measureForecastError(), negative, s.trueCfgScale()), scope);
+            return new DenoisingLoop.Outcome(d.latents(), d.cache(), d.flops(), d.steps());
+        }
+
+        @Override
+        public long parameterBytes() {
+            return model.parameterBytes();
+        }
+
+        @Override
+        public void close() {
+            model.close();
+        }
+    }
+
+    private record Vae(VaeDecoder decoder) implements DiffusionPipeline.LatentDecoder {
+        @Override
+        public NDArray decode(NDArray latents) {
+            return decoder.decode(latents);
+        }
+
+        @Override
+        public long parameterBytes() {
+            return decoder.parameterBytes();
+        }
+
+        @Override
+        public void close() {
+            decoder.close();
         }
     }
 }
