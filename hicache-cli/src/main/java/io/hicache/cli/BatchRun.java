@@ -113,7 +113,7 @@ final class BatchRun {
         RunRecord record = new RunRecord(out.runFile(), config, args, HiCacheRuntime.info(), s.devices(),
                 s.workerSpec(), s.backend().name(), s.plan(), resume.done().size());
         record.write("running", null);
-        Thread interrupted = new Thread(() -> writeQuietly(record, "interrupted", null), "hicache-interrupted");
+        Thread interrupted = new Thread(() -> interrupted(err, record, s.bar()), "hicache-interrupted");
         Runtime.getRuntime().addShutdownHook(interrupted);
         try {
             LOG.info("{} image(s) in this run: {} already done, {} to make, on {} with {} worker(s) per device; "
@@ -213,6 +213,18 @@ final class BatchRun {
         } catch (IOException e) {
             LOG.error("cannot append to {}: {}", manifest.file(), Errors.oneLine(e));
         }
+    }
+
+    /**
+     * The shutdown hook of a run stopped by a signal (SIGTERM, SIGINT): says so on stderr and in the
+     * log, and records it; the images already made are kept and a rerun resumes.
+     */
+    private static void interrupted(PrintWriter err, RunRecord record, boolean bar) {
+        String message = "interrupted; rerun to resume";
+        err.println((bar ? "\r\u001b[K" : "") + "hicache: " + message);
+        err.flush();
+        LOG.warn(Logging.FILE_ONLY, message);
+        writeQuietly(record, "interrupted", null);
     }
 
     private static void writeQuietly(RunRecord record, String status, Integer exit) {

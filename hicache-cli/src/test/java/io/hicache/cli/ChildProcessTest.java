@@ -114,6 +114,21 @@ class ChildProcessTest {
     }
 
     @Test
+    void aSignalStopsTheRunWithOneLineOnStderrAndInTheLogAndRunJsonSaysInterrupted() throws Exception {
+        Path out = dir.resolve("out");
+        Path log = dir.resolve("run.log");
+        Process p = start(args(out, "--quiet"), log);
+        waitForImages(out, 2, p, log);
+        p.destroy(); // SIGTERM, which the JVM handles as it does SIGINT (Ctrl-C)
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the run stops promptly");
+        assertEquals(List.of("hicache: interrupted; rerun to resume"), Files.readAllLines(log),
+                "with --quiet, the one line is all there is");
+        assertEquals(1, Files.readAllLines(out.resolve("hicache.log")).stream()
+                .filter(l -> l.contains("WARN") && l.endsWith("interrupted; rerun to resume")).count());
+        assertEquals("interrupted", GenerateTest.JSON.readTree(out.resolve("run.json").toFile()).get("status").asText());
+    }
+
+    @Test
     void theBuiltInModelGeneratesWithoutLibtorchNnpackWarnings() throws Exception {
         Path log = dir.resolve("tiny.log");
         Process p = start(List.of("--model-path", "builtin:flux-tiny", "--prompt", "a cat", "--device", "cpu",
