@@ -441,6 +441,34 @@ class GenerateTest {
     }
 
     @Test
+    void aRerunRedoesFilesWithAFlippedByteOrBytesAddedThoughTheSizeOrParametersStillMatch() throws IOException {
+        Path out = dir.resolve("out");
+        assertEquals(0, generate(out, "--output-type", "both").exitCode());
+        byte[] png1 = Files.readAllBytes(out.resolve("img_1.png"));
+        byte[] latents2 = Files.readAllBytes(out.resolve("img_2.safetensors"));
+        byte[] flipped = png1.clone();
+        flipped[flipped.length - 40] ^= 0x01; // in the image data: same size, parameters intact, CRC wrong
+        Files.write(out.resolve("img_1.png"), flipped);
+
+        FakeBackend.reset();
+        CliRun r = generate(out, "--output-type", "both");
+        assertEquals(0, r.exitCode(), r.err());
+        assertArrayEquals(png1, Files.readAllBytes(out.resolve("img_1.png")), "made again");
+        assertEquals(2, JSON.readTree(out.resolve("run.json").toFile()).get("plan").get("already_done").asInt());
+        assertTrue(Files.readString(out.resolve("hicache.log")).contains("img_1.png is damaged"));
+
+        // without a manifest line to compare sizes with, bytes appended to a latents file show too
+        Files.delete(out.resolve("manifest.jsonl"));
+        Files.write(out.resolve("img_2.safetensors"), Arrays.copyOf(latents2, latents2.length + 4));
+        Files.write(out.resolve("img_1.png"), flipped);
+        FakeBackend.reset();
+        assertEquals(0, generate(out, "--output-type", "both").exitCode());
+        assertArrayEquals(latents2, Files.readAllBytes(out.resolve("img_2.safetensors")));
+        assertArrayEquals(png1, Files.readAllBytes(out.resolve("img_1.png")));
+        assertEquals(1, JSON.readTree(out.resolve("run.json").toFile()).get("plan").get("already_done").asInt());
+    }
+
+    @Test
     void imagesMadeWithOtherSettingsAreNotMixedInUnlessOverwriteIsGiven() throws IOException {
         Path out = dir.resolve("out");
         assertEquals(0, generate(out).exitCode());
