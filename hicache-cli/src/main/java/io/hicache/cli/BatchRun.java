@@ -55,12 +55,13 @@ final class BatchRun {
             Backend backend = backend();
             DeviceChoice choice = DeviceChoice.parse(config.gpus(), config.device());
             if (choice.mayUseCpu()) {
-                configureCpuThreads();
+                configureCpuThreads(DeviceChoice.usefulWorkersPerDevice(config.workersPerDevice(), plan.jobs().size(), 1));
             }
             List<Device> devices = choice.resolve();
             TensorType dtype = dtype(devices);
             String model = config.model() != null ? config.model() : backend.defaultModel();
-            int workers = devices.size() * config.workersPerDevice();
+            int workers = devices.size()
+                    * DeviceChoice.usefulWorkersPerDevice(config.workersPerDevice(), plan.jobs().size(), devices.size());
             boolean sharedEncoder = config.sharedEncoder() && config.promptEmbeds() == null && workers > 1;
             Set<Component> components = EnumSet.of(Component.TRANSFORMER);
             if (config.outputType().writesPng()) {
@@ -110,15 +111,16 @@ final class BatchRun {
         OutputDir.Resume resume = config.overwrite() ? new OutputDir.Resume(List.of(), s.plan().jobs(), List.of())
                 : out.scan(s.plan().jobs(), s.settings(), config.outputType(), previous);
         resume.recovered().forEach(e -> previous.put(e.index(), e));
+        int workersPerDevice = workersPerDevice(s.devices(), resume.todo().size());
         RunRecord record = new RunRecord(out.runFile(), config, args, HiCacheRuntime.info(), s.devices(),
-                s.workerSpec(), s.backend().name(), s.plan(), resume.done().size());
+                workersPerDevice, s.workerSpec(), s.backend().name(), s.plan(), resume.done().size());
         record.write("running", null);
         Thread interrupted = new Thread(() -> interrupted(err, record, s.bar()), "hicache-interrupted");
         Runtime.getRuntime().addShutdownHook(interrupted);
         try {
             LOG.info("{} image(s) in this run: {} already done, {} to make, on {} with {} worker(s) per device; "
                     + "output in {}", s.plan().jobs().size(), resume.done().size(), resume.todo().size(),
-                    s.devices().stream().map(DeviceChoice::name).toList(), config.workersPerDevice(), out.path());
+                    s.devices().stream().map(DeviceChoice::name).toList(), workersPerDevice, out.path());
             WorkerPool.Outcome outcome = null;
             SharedEncoder encoder = null;
             try (Manifest manifest = Manifest.open(out.manifestFile(), previous.values());
@@ -128,13 +130,13 @@ final class BatchRun {
                     Conditioning conditioning = s.conditioning();
                     if (conditioning == null) {
                         encoder = new SharedEncoder(s.backend(), s.encoderSpec(), resume.todo(),
-                                s.devices().size() * config.workersPerDevice() + 1);
+                                s.devices().size() * workersPerDevice + 1);
                         conditioning = encoder;
                         encoder.start();
                     }
                     JobRunner runner = new JobRunner(s.settings(), config.outputType(), out.path(), conditioning,
                             s.noise(), config.measureForecastError());
-                    WorkerPool pool = new WorkerPool(s.backend(), s.devices(), config.workersPerDevice(),
+                    WorkerPool pool = new WorkerPool(s.backend(), s.devices(), workersPerDevice,
                             device -> new PipelineSpec(s.workerSpec().model(), device, s.workerSpec().dtype(),
                                     s.workerSpec().components()),
                             runner, entry -> {
@@ -253,10 +255,27 @@ final class BatchRun {
         }
     }
 
+    /**
+     * {@code --workers}, capped at the images to make (a worker without an image would load a
+     * replica for nothing); warns when CPU workers outnumber the cores they share.
+     */
+    private int workersPerDevice(List<Device> devices, int images) {
+        int requested = config.workersPerDevice();
+        int useful = DeviceChoice.usefulWorkersPerDevice(requested, images, devices.size());
+        if (useful < requested && images > 0) {
+            LOG.info("--workers {}: {} image(s) to make, so {} worker(s) per device", requested, images, useful);
+        }
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (useful > cores && devices.stream().anyMatch(d -> !d.isGpu())) {
+            LOG.warn("--workers {}: {} CPU workers share {} cores, one thread each; fewer workers (at most {}) are "
+                    + "as fast with less memory", requested, useful, cores, cores);
+        }
+        return useful;
+    }
+
     /** Each CPU worker gets an equal share of the cores; must happen before the engine starts. */
-    private void configureCpuThreads() {
-        int threads = DeviceChoice.cpuThreadsPerWorker(Runtime.getRuntime().availableProcessors(),
-                config.workersPerDevice());
+    private void configureCpuThreads(int workers) {
+        int threads = DeviceChoice.cpuThreadsPerWorker(Runtime.getRuntime().availableProcessors(), workers);
         try {
             HiCacheRuntime.configureThreads(threads, 0);
             LOG.debug("libtorch intra-op threads per worker: {}", threads);

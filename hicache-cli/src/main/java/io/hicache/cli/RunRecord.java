@@ -48,7 +48,8 @@ final class RunRecord {
     private Map<String, Object> encoder;
 
     RunRecord(Path file, RunConfig config, List<String> args, HiCacheRuntime.RuntimeInfo runtime,
-            List<Device> devices, PipelineSpec workerSpec, String backend, RunPlan plan, int alreadyDone) {
+            List<Device> devices, int workersPerDevice, PipelineSpec workerSpec, String backend, RunPlan plan,
+            int alreadyDone) {
         this.file = file;
         fixed.put("command", args);
         fixed.put("options", config);
@@ -57,7 +58,7 @@ final class RunRecord {
         fixed.put("dtype", workerSpec.dtype().displayName());
         fixed.put("components", workerSpec.components());
         fixed.put("devices", devices.stream().map(DeviceChoice::name).toList());
-        fixed.put("workers_per_device", config.workersPerDevice());
+        fixed.put("workers_per_device", workersPerDevice);
         fixed.put("cpu_cores", runtime.cpuCores);
         fixed.put("intra_op_threads", runtime.intraOpThreads);
         Map<String, Object> versions = new LinkedHashMap<>();

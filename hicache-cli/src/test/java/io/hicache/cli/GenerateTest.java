@@ -189,6 +189,25 @@ class GenerateTest {
     }
 
     @Test
+    void workersAreCappedAtTheImagesToMakeWithAWarningWhenTheyOutnumberTheCores() throws IOException {
+        int images = Runtime.getRuntime().availableProcessors() + 1;
+        Path many = Files.writeString(dir.resolve("many.txt"), java.util.stream.IntStream.range(0, images)
+                .mapToObj(i -> "prompt " + i).collect(Collectors.joining("\n")));
+        Path out = dir.resolve("out");
+        CliRun r = generate(many, out, "--workers", "64");
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals(images, FakeBackend.OPENED.stream().filter(s -> s.has(Component.TRANSFORMER)).count(),
+                "one replica per image, not 64");
+        JsonNode record = JSON.readTree(out.resolve("run.json").toFile());
+        assertEquals(images, record.get("workers_per_device").asInt());
+        assertEquals(images, record.get("workers").size());
+        List<String> warnings = Files.readAllLines(out.resolve("hicache.log")).stream()
+                .filter(l -> l.contains(" WARN ") && l.contains("--workers 64")).toList();
+        assertEquals(1, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).contains(images + " CPU workers share " + (images - 1) + " cores"), warnings.get(0));
+    }
+
+    @Test
     void shardsTogetherAreTheUnshardedRunWithTheSameNamesAndSeeds() throws IOException {
         Path whole = dir.resolve("whole");
         assertEquals(0, generate(whole, "--num-images-per-prompt", "3", "--seed", "5").exitCode());
