@@ -167,6 +167,11 @@ final class BatchRun {
             int exit = exitCode(err, s, resume, outcome, encoder, record);
             record.write(exit == USAGE ? "failed" : "finished", exit);
             return exit;
+        } catch (IOException e) {
+            // the run's own files (manifest, run record) cannot be written: a full disk, a lost mount
+            LOG.debug("writing the run's files failed", e);
+            writeQuietly(record, "failed", SOME_FAILED);
+            return fail(err, Errors.oneLine(e) + "; fix that and rerun to resume", SOME_FAILED);
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(interrupted);
@@ -213,7 +218,7 @@ final class BatchRun {
         try {
             manifest.append(entry);
         } catch (IOException e) {
-            LOG.error("cannot append to {}: {}", manifest.file(), Errors.oneLine(e));
+            LOG.error("{}", Errors.oneLine(e));
         }
     }
 

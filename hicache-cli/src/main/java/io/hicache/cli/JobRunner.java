@@ -94,12 +94,20 @@ final class JobRunner {
         Map<String, Long> files = new LinkedHashMap<>();
         if (outputType.writesPng()) {
             Path png = dir.resolve(OutputType.pngName(job));
-            OutputFiles.writePng(png, result.image(), settings.shown(job), parameters);
+            try {
+                OutputFiles.writePng(png, result.image(), settings.shown(job), parameters);
+            } catch (IOException e) {
+                throw Errors.cannotWrite(png, e);
+            }
             files.put(png.getFileName().toString(), Files.size(png));
         }
         if (outputType.writesLatents()) {
             Path latents = dir.resolve(OutputType.latentsName(job));
-            OutputFiles.writeLatents(latents, result.latents(), parameters);
+            try {
+                OutputFiles.writeLatents(latents, result.latents(), parameters);
+            } catch (IOException e) {
+                throw Errors.cannotWrite(latents, e);
+            }
             files.put(latents.getFileName().toString(), Files.size(latents));
         }
         return files;

@@ -22,7 +22,8 @@ import java.util.TreeMap;
 /**
  * {@code run.json}: what a run was asked to do, on what, and how it went. Written atomically when
  * the run starts (status {@code running}), when it ends ({@code finished}, or {@code failed} when
- * no model could be loaded), and from a shutdown hook when it is interrupted ({@code interrupted}).
+ * no model could be loaded or the run's files could not be written), and from a shutdown hook when
+ * it is interrupted ({@code interrupted}).
  */
 final class RunRecord {
     private static final ObjectMapper JSON = JsonMapper.builder()
@@ -159,6 +160,10 @@ final class RunRecord {
             root.put("encoder", encoder);
         }
         root.put("failures", failures);
-        AtomicFiles.writeString(file, JSON.writeValueAsString(root) + "\n");
+        try {
+            AtomicFiles.writeString(file, JSON.writeValueAsString(root) + "\n");
+        } catch (IOException e) {
+            throw Errors.cannotWrite(file, e);
+        }
     }
 }

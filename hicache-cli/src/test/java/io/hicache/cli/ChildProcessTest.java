@@ -19,6 +19,8 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The launcher as its own JVM: killed at any moment, and several shards at once in one directory. */
@@ -47,7 +49,13 @@ class ChildProcessTest {
     }
 
     Process start(List<String> args, Path log) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
+        return start(List.of(), args, log);
+    }
+
+    /** Starts the launcher, through {@code prefix} (a command that runs its arguments) if not empty. */
+    Process start(List<String> prefix, List<String> args, Path log) throws IOException {
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
                 "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true",
                 "-cp", System.getProperty("java.class.path"), HiCacheCli.class.getName()));
@@ -126,6 +134,25 @@ class ChildProcessTest {
         assertEquals(1, Files.readAllLines(out.resolve("hicache.log")).stream()
                 .filter(l -> l.contains("WARN") && l.endsWith("interrupted; rerun to resume")).count());
         assertEquals("interrupted", GenerateTest.JSON.readTree(out.resolve("run.json").toFile()).get("status").asText());
+    }
+
+    @Test
+    @EnabledOnOs(OS.LINUX)
+    void aFailedWriteNamesTheFileEvenWhenTheSystemErrorDoesNot() throws Exception {
+        // a file size limit fails writes as a full disk does: with a plain "File too large", no file named
+        Path out = dir.resolve("out");
+        Path log = dir.resolve("limited.log");
+        Process p = start(List.of("bash", "-c", "ulimit -f 64 && exec \"$0\" \"$@\""),
+                args(out, "--limit", "2", "--width", "1024", "--height", "1024", "--output-type", "latent"), log);
+        assertEquals(1, finish(p, log), Files.readString(log));
+        Map<Integer, JsonNode> lines = manifest(out.resolve("manifest.jsonl"));
+        assertEquals(2, lines.size());
+        for (int i = 0; i < 2; i++) {
+            assertEquals("cannot write " + out.resolve("img_" + i + ".safetensors") + ": File too large",
+                    lines.get(i).get("error").asText());
+        }
+        assertNoTemporaries(out);
+        assertEquals("finished", GenerateTest.JSON.readTree(out.resolve("run.json").toFile()).get("status").asText());
     }
 
     @Test

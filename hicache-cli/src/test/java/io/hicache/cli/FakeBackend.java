@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * fail). Prompts steer failures: {@code FAIL} throws, {@code NAN} returns NaN latents,
  * {@code OOM} throws {@link OutOfMemoryError}, {@code CUDAOOM} throws libtorch's out-of-memory
  * exception, {@code DIE} kills the pipeline (an {@link Error}), {@code FLAKY} fails while the model
- * directory holds a file {@code flaky}.
+ * directory holds a file {@code flaky}, {@code HOOK} runs {@link #duringGenerate}.
  *
  * <p>Image and latents depend only on the text embeddings (encoded here from the prompt, or
  * given), the seed or the initial noise, and the size, so every path through the launcher must
@@ -46,6 +46,12 @@ public final class FakeBackend implements Backend {
     static final List<PipelineSpec> OPENED = Collections.synchronizedList(new ArrayList<>());
     static final AtomicInteger ENCODES = new AtomicInteger();
     private static final Map<Path, AtomicInteger> TRANSFORMER_LOADS = new ConcurrentHashMap<>();
+    /** What a test does to the world while an image is being made. */
+    static volatile IoAction duringGenerate;
+
+    interface IoAction {
+        void run() throws IOException;
+    }
 
     /** Writes a fake model with all components into {@code dir}. */
     static Path createModel(Path dir, int delayMs, int failLoads) throws IOException {
@@ -60,6 +66,7 @@ public final class FakeBackend implements Backend {
     static void reset() {
         OPENED.clear();
         ENCODES.set(0);
+        duringGenerate = null;
     }
 
     @Override
@@ -178,6 +185,9 @@ public final class FakeBackend implements Backend {
             }
             if (p.contains("OOM")) {
                 throw new OutOfMemoryError("simulated");
+            }
+            if (p.contains("HOOK")) {
+                duringGenerate.run();
             }
             if (p.contains("FAIL") || (p.contains("FLAKY") && Files.exists(dir.resolve("flaky")))) {
                 throw new IllegalStateException("simulated failure for '" + p + "'");

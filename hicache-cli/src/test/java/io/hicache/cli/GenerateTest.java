@@ -488,6 +488,26 @@ class GenerateTest {
     }
 
     @Test
+    void whenTheRunsOwnFilesCannotBeWrittenTheErrorNamesTheFileAndRunJsonEndsFailed() throws IOException {
+        Path out = dir.resolve("out");
+        Path manifest = out.resolve("manifest.jsonl");
+        FakeBackend.duringGenerate = () -> {
+            // the manifest's place taken, as a lost mount or a bad copy can do: it cannot be rewritten
+            Files.move(manifest, out.resolve("manifest.moved"));
+            Files.createDirectories(manifest.resolve("in-the-way"));
+        };
+        Path hooked = Files.writeString(dir.resolve("hooked.txt"), "a red car\nHOOK a blue bird\na green tree\n");
+        CliRun r = generate(hooked, out);
+        assertEquals(1, r.exitCode(), r.err());
+        assertEquals("hicache: cannot read " + manifest + ": Is a directory; fix that and rerun to resume",
+                r.err().trim());
+        JsonNode record = JSON.readTree(out.resolve("run.json").toFile());
+        assertEquals("failed", record.get("status").asText());
+        assertEquals(1, record.get("exit_code").asInt());
+        assertEquals(3, images(out).size(), "the images made are kept");
+    }
+
+    @Test
     void imagesMadeWithOtherSettingsAreNotMixedInUnlessOverwriteIsGiven() throws IOException {
         Path out = dir.resolve("out");
         assertEquals(0, generate(out).exitCode());
