@@ -152,8 +152,10 @@ final class BatchRun {
                             encoder.close();
                         }
                     }
-                    String reason = "not made: no worker was left to make it"
-                            + (outcome.firstLoadError() == null ? "" : " (" + outcome.firstLoadError() + ")");
+                    String reason = outcome.writeFailure() != null
+                            ? "not made: the run stopped after a failed write (" + outcome.writeFailure() + ")"
+                            : "not made: no worker was left to make it"
+                                    + (outcome.firstLoadError() == null ? "" : " (" + outcome.firstLoadError() + ")");
                     for (Job job : outcome.notRun()) {
                         ManifestEntry entry = runner.notRun(job, reason);
                         record.add(entry);
@@ -165,7 +167,8 @@ final class BatchRun {
             }
             Manifest.open(out.manifestFile(), Manifest.readLatest(out.manifestFile()).values()).close();
             int exit = exitCode(err, s, resume, outcome, encoder, record);
-            record.write(exit == USAGE ? "failed" : "finished", exit);
+            boolean stopped = outcome != null && outcome.writeFailure() != null;
+            record.write(exit == USAGE || stopped ? "failed" : "finished", exit);
             return exit;
         } catch (IOException e) {
             // the run's own files (manifest, run record) cannot be written: a full disk, a lost mount
@@ -194,6 +197,10 @@ final class BatchRun {
         }
         if (encoder != null && encoder.loadFailed() && record.ok() == 0) {
             return fail(err, "the text encoders could not be loaded: " + encoder.loadError(), USAGE);
+        }
+        if (outcome.writeFailure() != null) {
+            return fail(err, outcome.writeFailure() + "; the run stopped there, " + record.ok() + " image(s) made; "
+                    + "fix that and rerun to resume", SOME_FAILED);
         }
         int bad = record.failedOrNotRun();
         String summary = String.format(Locale.ROOT, "%d of %d image(s) made in this run (%.2f img/min), %d failed; "

@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
  */
 final class JobRunner {
     private static final Logger LOG = LoggerFactory.getLogger(JobRunner.class);
+    /** The error kind of an image made but not written (full disk, file size limit, ...). */
+    static final String WRITE_FAILED = "write-failed";
 
     private final ImageSettings settings;
     private final OutputType outputType;
@@ -55,7 +57,13 @@ final class JobRunner {
             if (problem != null) {
                 return failed(job, problem, "non-finite", device, worker, start, parameters);
             }
-            Map<String, Long> files = write(job, result, parameters);
+            Map<String, Long> files;
+            try {
+                files = write(job, result, parameters);
+            } catch (IOException e) {
+                LOG.debug("{}: writing failed", job.stem(), e);
+                return failed(job, Errors.oneLine(e), WRITE_FAILED, device, worker, start, parameters);
+            }
             return entry(job, ManifestEntry.OK, null, null, files, device, worker, start, result.stats(), parameters);
         } catch (OutOfMemoryError e) {
             LOG.debug("{} ran out of memory", job.stem(), e);

@@ -138,21 +138,27 @@ class ChildProcessTest {
 
     @Test
     @EnabledOnOs(OS.LINUX)
-    void aFailedWriteNamesTheFileEvenWhenTheSystemErrorDoesNot() throws Exception {
+    void aFailedWriteNamesTheFileAndStopsTheRun() throws Exception {
         // a file size limit fails writes as a full disk does: with a plain "File too large", no file named
         Path out = dir.resolve("out");
         Path log = dir.resolve("limited.log");
         Process p = start(List.of("bash", "-c", "ulimit -f 64 && exec \"$0\" \"$@\""),
-                args(out, "--limit", "2", "--width", "1024", "--height", "1024", "--output-type", "latent"), log);
+                args(out, "--limit", "3", "--width", "1024", "--height", "1024", "--output-type", "latent", "--quiet"),
+                log);
         assertEquals(1, finish(p, log), Files.readString(log));
+        String error = "cannot write " + out.resolve("img_0.safetensors") + ": File too large";
+        assertTrue(Files.readString(log).endsWith("hicache: " + error + "; the run stopped there, 0 image(s) made; "
+                + "fix that and rerun to resume\n"), Files.readString(log));
         Map<Integer, JsonNode> lines = manifest(out.resolve("manifest.jsonl"));
-        assertEquals(2, lines.size());
-        for (int i = 0; i < 2; i++) {
-            assertEquals("cannot write " + out.resolve("img_" + i + ".safetensors") + ": File too large",
-                    lines.get(i).get("error").asText());
+        assertEquals(error, lines.get(0).get("error").asText());
+        assertEquals("write-failed", lines.get(0).get("error_kind").asText());
+        for (int i = 1; i < 3; i++) {
+            assertEquals("not-run", lines.get(i).get("error_kind").asText(), "not made only to fail the same way");
         }
         assertNoTemporaries(out);
-        assertEquals("finished", GenerateTest.JSON.readTree(out.resolve("run.json").toFile()).get("status").asText());
+        JsonNode record = GenerateTest.JSON.readTree(out.resolve("run.json").toFile());
+        assertEquals("failed", record.get("status").asText());
+        assertEquals(1, record.get("exit_code").asInt());
     }
 
     @Test
