@@ -62,12 +62,13 @@ final class BatchRun {
             Backend backend = backend();
             DeviceChoice choice = DeviceChoice.parse(config.gpus(), config.device());
             if (choice.mayUseCpu()) {
-                configureCpuThreads();
+                configureCpuThreads(DeviceChoice.usefulWorkersPerDevice(config.workersPerDevice(), plan.jobs().size(), 1));
             }
             List<Device> devices = choice.resolve();
             TensorType dtype = dtype(devices);
             String model = config.model() != null ? config.model() : backend.defaultModel();
-            int workers = devices.size() * config.workersPerDevice();
+            int workers = devices.size()
+                    * DeviceChoice.usefulWorkersPerDevice(config.workersPerDevice(), plan.jobs().size(), devices.size());
             boolean sharedEncoder = config.sharedEncoder() && config.promptEmbeds() == null && workers > 1;
             Set<Component> components = EnumSet.of(Component.TRANSFORMER);
             if (config.outputType().writesPng()) {
@@ -119,15 +120,16 @@ final class BatchRun {
         OutputDir.Resume resume = config.overwrite() ? new OutputDir.Resume(List.of(), s.plan().jobs(), List.of())
                 : out.scan(s.plan().jobs(), s.settings(), config.outputType(), previous);
         resume.recovered().forEach(e -> previous.put(e.index(), e));
+        int workersPerDevice = workersPerDevice(s.devices(), resume.todo().size());
         RunRecord record = new RunRecord(out.runFile(), config, args, HiCacheRuntime.info(), s.devices(),
-                s.workerSpec(), s.backend().name(), s.plan(), resume.done().size());
+                workersPerDevice, s.workerSpec(), s.backend().name(), s.plan(), resume.done().size());
         record.write("running", null);
-        Thread interrupted = new Thread(() -> writeQuietly(record, "interrupted", null), "hicache-interrupted");
+        Thread interrupted = new Thread(() -> interrupted(err, record, s.bar()), "hicache-interrupted");
         Runtime.getRuntime().addShutdownHook(interrupted);
         try {
             LOG.info("{} image(s) in this run: {} already done, {} to make, on {} with {} worker(s) per device; "
                     + "output in {}", s.plan().jobs().size(), resume.done().size(), resume.todo().size(),
-                    s.devices().stream().map(DeviceChoice::name).toList(), config.workersPerDevice(), out.path());
+                    s.devices().stream().map(DeviceChoice::name).toList(), workersPerDevice, out.path());
             WorkerPool.Outcome outcome = null;
             SharedEncoder encoder = null;
             try (Manifest manifest = Manifest.open(out.manifestFile(), previous.values());
@@ -137,13 +139,13 @@ final class BatchRun {
                     Conditioning conditioning = s.conditioning();
                     if (conditioning == null) {
                         encoder = new SharedEncoder(s.backend(), s.encoderSpec(), resume.todo(),
-                                s.devices().size() * config.workersPerDevice() + 1);
+                                s.devices().size() * workersPerDevice + 1);
                         conditioning = encoder;
                         encoder.start();
                     }
                     JobRunner runner = new JobRunner(s.settings(), config.outputType(), out.path(), conditioning,
                             s.noise(), config.measureForecastError());
-                    WorkerPool pool = new WorkerPool(s.backend(), s.devices(), config.workersPerDevice(),
+                    WorkerPool pool = new WorkerPool(s.backend(), s.devices(), workersPerDevice,
                             device -> new PipelineSpec(s.workerSpec().model(), device, s.workerSpec().dtype(),
                                     s.workerSpec().components()),
                             runner, entry -> {
@@ -159,8 +161,10 @@ final class BatchRun {
                             encoder.close();
                         }
                     }
-                    String reason = "not made: no worker was left to make it"
-                            + (outcome.firstLoadError() == null ? "" : " (" + outcome.firstLoadError() + ")");
+                    String reason = outcome.writeFailure() != null
+                            ? "not made: the run stopped after a failed write (" + outcome.writeFailure() + ")"
+                            : "not made: no worker was left to make it"
+                                    + (outcome.firstLoadError() == null ? "" : " (" + outcome.firstLoadError() + ")");
                     for (Job job : outcome.notRun()) {
                         ManifestEntry entry = runner.notRun(job, reason);
                         record.add(entry);
@@ -172,8 +176,14 @@ final class BatchRun {
             }
             Manifest.open(out.manifestFile(), Manifest.readLatest(out.manifestFile()).values()).close();
             int exit = exitCode(err, s, resume, outcome, encoder, record);
-            record.write(exit == USAGE ? "failed" : "finished", exit);
+            boolean stopped = outcome != null && outcome.writeFailure() != null;
+            record.write(exit == USAGE || stopped ? "failed" : "finished", exit);
             return exit;
+        } catch (IOException e) {
+            // the run's own files (manifest, run record) cannot be written: a full disk, a lost mount
+            LOG.debug("writing the run's files failed", e);
+            writeQuietly(record, "failed", SOME_FAILED);
+            return fail(err, Errors.oneLine(e) + "; fix that and rerun to resume", SOME_FAILED);
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(interrupted);
@@ -196,6 +206,10 @@ final class BatchRun {
         }
         if (encoder != null && encoder.loadFailed() && record.ok() == 0) {
             return fail(err, "the text encoders could not be loaded: " + encoder.loadError(), USAGE);
+        }
+        if (outcome.writeFailure() != null) {
+            return fail(err, outcome.writeFailure() + "; the run stopped there, " + record.ok() + " image(s) made; "
+                    + "fix that and rerun to resume", SOME_FAILED);
         }
         int bad = record.failedOrNotRun();
         String summary = String.format(Locale.ROOT, "%d of %d image(s) made in this run (%.2f img/min), %d failed; "
@@ -220,8 +234,20 @@ final class BatchRun {
         try {
             manifest.append(entry);
         } catch (IOException e) {
-            LOG.error("cannot append to {}: {}", manifest.file(), Errors.oneLine(e));
+            LOG.error("{}", Errors.oneLine(e));
         }
+    }
+
+    /**
+     * The shutdown hook of a run stopped by a signal (SIGTERM, SIGINT): says so on stderr and in the
+     * log, and records it; the images already made are kept and a rerun resumes.
+     */
+    private static void interrupted(PrintWriter err, RunRecord record, boolean bar) {
+        String message = "interrupted; rerun to resume";
+        err.println((bar ? "\r\u001b[K" : "") + "hicache: " + message);
+        err.flush();
+        LOG.warn(Logging.FILE_ONLY, message);
+        writeQuietly(record, "interrupted", null);
     }
 
     private static void writeQuietly(RunRecord record, String status, Integer exit) {
@@ -250,10 +276,27 @@ final class BatchRun {
         }
     }
 
+    /**
+     * {@code --workers}, capped at the images to make (a worker without an image would load a
+     * replica for nothing); warns when CPU workers outnumber the cores they share.
+     */
+    private int workersPerDevice(List<Device> devices, int images) {
+        int requested = config.workersPerDevice();
+        int useful = DeviceChoice.usefulWorkersPerDevice(requested, images, devices.size());
+        if (useful < requested && images > 0) {
+            LOG.info("--workers {}: {} image(s) to make, so {} worker(s) per device", requested, images, useful);
+        }
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (useful > cores && devices.stream().anyMatch(d -> !d.isGpu())) {
+            LOG.warn("--workers {}: {} CPU workers share {} cores, one thread each; fewer workers (at most {}) are "
+                    + "as fast with less memory", requested, useful, cores, cores);
+        }
+        return useful;
+    }
+
     /** Each CPU worker gets an equal share of the cores; must happen before the engine starts. */
-    private void configureCpuThreads() {
-        int threads = DeviceChoice.cpuThreadsPerWorker(Runtime.getRuntime().availableProcessors(),
-                config.workersPerDevice());
+    private void configureCpuThreads(int workers) {
+        int threads = DeviceChoice.cpuThreadsPerWorker(Runtime.getRuntime().availableProcessors(), workers);
         try {
             HiCacheRuntime.configureThreads(threads, 0);
             LOG.debug("libtorch intra-op threads per worker: {}", threads);

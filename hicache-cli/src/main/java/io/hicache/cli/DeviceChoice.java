@@ -65,6 +65,14 @@ record DeviceChoice(Kind kind, String gpus) {
         return Math.max(1, cores / workers);
     }
 
+    /**
+     * Workers per device that can have work: no more than the images to make, spread over the
+     * devices (each worker loads a whole model replica, so an idle one only costs memory).
+     */
+    static int usefulWorkersPerDevice(int requested, int images, int devices) {
+        return Math.max(1, Math.min(requested, (images + devices - 1) / Math.max(1, devices)));
+    }
+
     /** The devices, checked against what the engine sees (starts the engine unless CPU). */
     List<Device> resolve() {
         switch (kind) {

@@ -1,6 +1,7 @@
 package io.hicache.cli;
 
 import io.hicache.core.pipeline.InvalidModelException;
+import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -88,6 +89,40 @@ final class Errors {
             }
         }
         return false;
+    }
+
+    /**
+     * A failed write of {@code file} as one line naming it: the errors of a full disk or a file size
+     * limit ("No space left on device", "File too large") name no file themselves.
+     */
+    static IOException cannotWrite(Path file, IOException e) {
+        return new IOException("cannot write " + file + ": " + ioReason(e), e);
+    }
+
+    /** As {@link #cannotWrite}, for a failed read. */
+    static IOException cannotRead(Path file, IOException e) {
+        return new IOException("cannot read " + file + ": " + ioReason(e), e);
+    }
+
+    /** What went wrong, without the file names a {@link FileSystemException} puts in its message. */
+    private static String ioReason(IOException e) {
+        if (!(e instanceof FileSystemException)) {
+            return oneLine(e);
+        }
+        if (((FileSystemException) e).getReason() != null) {
+            return ((FileSystemException) e).getReason();
+        } else if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        } else if (e instanceof NoSuchFileException) {
+            return "no such file or directory";
+        } else if (e instanceof DirectoryNotEmptyException) {
+            return "a directory is in the way";
+        } else if (e instanceof FileAlreadyExistsException) {
+            return "something else is in the way";
+        } else if (e instanceof NotDirectoryException) {
+            return "not a directory";
+        }
+        return e.getClass().getSimpleName();
     }
 
     static String bytes(long b) {

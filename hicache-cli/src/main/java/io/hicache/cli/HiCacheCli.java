@@ -189,8 +189,8 @@ public final class HiCacheCli implements Callable<Integer> {
         String device;
 
         @Option(order = 403, names = "--workers", paramLabel = "N",
-                description = "Workers per device, each with its own model replica (CPU: the cores are split "
-                        + "between them).")
+                description = "Workers per device, each with its own model replica, at most one per image to make "
+                        + "(CPU: the cores are split between them).")
         int workers = 1;
 
         @Option(order = 404, names = {"--shared-encoder", "--shared_encoder"}, negatable = true, fallbackValue = "true",

@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
  */
 final class JobRunner {
     private static final Logger LOG = LoggerFactory.getLogger(JobRunner.class);
+    /** The error kind of an image made but not written (full disk, file size limit, ...). */
+    static final String WRITE_FAILED = "write-failed";
 
     private final ImageSettings settings;
     private final OutputType outputType;
@@ -55,7 +57,13 @@ final class JobRunner {
             if (problem != null) {
                 return failed(job, problem, "exception", device, worker, start, parameters);
             }
-            Map<String, Long> files = write(job, result, parameters);
+            Map<String, Long> files;
+            try {
+                files = write(job, result, parameters);
+            } catch (IOException e) {
+                LOG.debug("{}: writing failed", job.stem(), e);
+                return failed(job, Errors.oneLine(e), WRITE_FAILED, device, worker, start, parameters);
+            }
             return entry(job, ManifestEntry.OK, null, null, files, device, worker, start, result.stats(), parameters);
         } catch (NonFiniteLatentsException e) {
             return failed(job, e.getMessage(), "non-finite", device, worker, start, parameters);
@@ -90,12 +98,20 @@ final class JobRunner {
         Map<String, Long> files = new LinkedHashMap<>();
         if (outputType.writesPng()) {
             Path png = dir.resolve(OutputType.pngName(job));
-            OutputFiles.writePng(png, result.image(), settings.shown(job), parameters);
+            try {
+                OutputFiles.writePng(png, result.image(), settings.shown(job), parameters);
+            } catch (IOException e) {
+                throw Errors.cannotWrite(png, e);
+            }
             files.put(png.getFileName().toString(), Files.size(png));
         }
         if (outputType.writesLatents()) {
             Path latents = dir.resolve(OutputType.latentsName(job));
-            OutputFiles.writeLatents(latents, result.latents(), parameters);
+            try {
+                OutputFiles.writeLatents(latents, result.latents(), parameters);
+            } catch (IOException e) {
+                throw Errors.cannotWrite(latents, e);
+            }
             files.put(latents.getFileName().toString(), Files.size(latents));
         }
         return files;

@@ -11,6 +11,8 @@ import ch.qos.logback.core.spi.FilterReply;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.Marker;
+import org.slf4j.MarkerFactory;
 
 /**
  * Logging of a generation run, set up in code because it depends on the options: the console
@@ -20,6 +22,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Logging {
     private static final String OURS = "io.hicache";
+    /** Marks a line for {@code hicache.log} only, when the console gets its own wording of it. */
+    static final Marker FILE_ONLY = MarkerFactory.getMarker("FILE_ONLY");
 
     enum Verbosity {
         QUIET(Level.WARN),
@@ -58,6 +62,9 @@ final class Logging {
         console.addFilter(new Filter<>() {
             @Override
             public FilterReply decide(ILoggingEvent event) {
+                if (event.getMarkerList() != null && event.getMarkerList().contains(FILE_ONLY)) {
+                    return FilterReply.DENY;
+                }
                 boolean ours = event.getLoggerName().startsWith(OURS);
                 Level threshold = ours || verbosity == Verbosity.VERBOSE ? verbosity.console : Level.WARN;
                 return event.getLevel().isGreaterOrEqual(threshold) ? FilterReply.NEUTRAL : FilterReply.DENY;

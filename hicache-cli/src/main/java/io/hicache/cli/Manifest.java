@@ -47,6 +47,8 @@ final class Manifest implements AutoCloseable {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             return latest;
+        } catch (IOException e) {
+            throw Errors.cannotRead(file, e);
         }
         List<String> lines = text.lines().toList();
         for (int n = 0; n < lines.size(); n++) {
@@ -75,17 +77,25 @@ final class Manifest implements AutoCloseable {
         for (ManifestEntry e : entries.stream().sorted(Comparator.comparingInt(ManifestEntry::index)).toList()) {
             text.append(JSON.writeValueAsString(e)).append('\n');
         }
-        AtomicFiles.writeString(file, text.toString());
-        return new Manifest(file, FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
+        try {
+            AtomicFiles.writeString(file, text.toString());
+            return new Manifest(file, FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
+        } catch (IOException e) {
+            throw Errors.cannotWrite(file, e);
+        }
     }
 
     /** Appends one line and forces it to disk before returning. */
     synchronized void append(ManifestEntry entry) throws IOException {
         ByteBuffer line = ByteBuffer.wrap((JSON.writeValueAsString(entry) + "\n").getBytes(StandardCharsets.UTF_8));
-        while (line.hasRemaining()) {
-            channel.write(line);
+        try {
+            while (line.hasRemaining()) {
+                channel.write(line);
+            }
+            channel.force(false);
+        } catch (IOException e) {
+            throw Errors.cannotWrite(file, e);
         }
-        channel.force(false);
     }
 
     Path file() {

@@ -150,7 +150,8 @@ final class OutputDir implements AutoCloseable {
     /**
      * Sorts {@code jobs} into done and to-do. An image is done when each of its files exists and was
      * made with the same parameters: known from a matching ok manifest line and file sizes, or else
-     * from the parameters in the decoded file. Damaged files are redone. Files made with other
+     * from the parameters in the decoded file. Damaged files are redone: every file is checked
+     * (PNG chunk CRCs, latents header and sizes), since a flipped byte keeps the size. Files made with other
      * parameters stop the run (exit 2) rather than mixing two configurations in one directory.
      */
     Resume scan(List<Job> jobs, ImageSettings settings, OutputType type, Map<Integer, ManifestEntry> previous) {
@@ -162,7 +163,11 @@ final class OutputDir implements AutoCloseable {
             String parameters = settings.parameters(job);
             ManifestEntry entry = previous.get(job.index());
             if (entry != null && entry.ok() && recorded(entry, type.fileNames(job), parameters)) {
-                done.add(job);
+                if (intact(type.fileNames(job))) {
+                    done.add(job);
+                } else {
+                    todo.add(job);
+                }
                 continue;
             }
             boolean complete = true;
@@ -211,6 +216,20 @@ final class OutputDir implements AutoCloseable {
         } catch (IOException e) {
             return -1;
         }
+    }
+
+    /** Whether the files pass their format's integrity check; warns about those that do not. */
+    private boolean intact(List<String> names) {
+        boolean intact = true;
+        for (String name : names) {
+            try {
+                OutputFiles.checkIntact(dir.resolve(name));
+            } catch (IOException e) {
+                LOG.warn("{} is damaged and will be made again ({})", name, Errors.oneLine(e));
+                intact = false;
+            }
+        }
+        return intact;
     }
 
     /** The manifest says so, and the files are there with the sizes it recorded. */

@@ -11,6 +11,10 @@ import io.hicache.core.weights.SafetensorsFile;
 import io.hicache.core.weights.SafetensorsWriter;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -47,6 +51,7 @@ final class OutputFiles {
      * @throws IOException when the file is not a decodable PNG
      */
     static String readPngParameters(Path file) throws IOException {
+        PngReader.checkIntegrity(file);
         try {
             Map<String, String> text = PngReader.readText(file);
             PngReader.readImage(file);
@@ -77,7 +82,37 @@ final class OutputFiles {
                 throw new IOException(file + " has no F32 4-d 'latents' tensor (it has " + f.names() + ", "
                         + (f.contains(LATENTS) ? Arrays.toString(f.info(LATENTS).shapeArray()) : "") + ")");
             }
+            // as written: the header, then exactly the tensor's bytes
+            long expected = 8 + headerLength(file) + f.info(LATENTS).byteSize();
+            if (f.names().size() != 1 || f.info(LATENTS).begin() != 0 || Files.size(file) != expected) {
+                throw new IOException(file + " is " + Files.size(file) + " bytes, but its header describes "
+                        + expected);
+            }
             return f.metadata().get(PARAMETERS);
+        }
+    }
+
+    private static long headerLength(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file)) {
+            ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            while (length.hasRemaining() && ch.read(length) >= 0) {
+                // read on
+            }
+            return length.getLong(0);
+        }
+    }
+
+    /**
+     * Checks that an output file is whole and undamaged, as far as its format tells: a PNG's
+     * chunk CRCs, a latents file's header and sizes.
+     *
+     * @throws IOException saying what is wrong
+     */
+    static void checkIntact(Path file) throws IOException {
+        if (file.getFileName().toString().endsWith(".png")) {
+            PngReader.checkIntegrity(file);
+        } else {
+            readLatentsParameters(file);
         }
     }
 }

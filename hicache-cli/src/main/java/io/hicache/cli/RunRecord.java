@@ -22,7 +22,8 @@ import java.util.TreeMap;
 /**
  * {@code run.json}: what a run was asked to do, on what, and how it went. Written atomically when
  * the run starts (status {@code running}), when it ends ({@code finished}, or {@code failed} when
- * no model could be loaded), and from a shutdown hook when it is interrupted ({@code interrupted}).
+ * no model could be loaded or the run's files could not be written), and from a shutdown hook when
+ * it is interrupted ({@code interrupted}).
  */
 final class RunRecord {
     private static final ObjectMapper JSON = JsonMapper.builder()
@@ -48,7 +49,8 @@ final class RunRecord {
     private Map<String, Object> encoder;
 
     RunRecord(Path file, RunConfig config, List<String> args, HiCacheRuntime.RuntimeInfo runtime,
-            List<Device> devices, PipelineSpec workerSpec, String backend, RunPlan plan, int alreadyDone) {
+            List<Device> devices, int workersPerDevice, PipelineSpec workerSpec, String backend, RunPlan plan,
+            int alreadyDone) {
         this.file = file;
         fixed.put("command", args);
         fixed.put("options", config);
@@ -57,7 +59,7 @@ final class RunRecord {
         fixed.put("dtype", workerSpec.dtype().displayName());
         fixed.put("components", workerSpec.components());
         fixed.put("devices", devices.stream().map(DeviceChoice::name).toList());
-        fixed.put("workers_per_device", config.workersPerDevice());
+        fixed.put("workers_per_device", workersPerDevice);
         fixed.put("cpu_cores", runtime.cpuCores);
         fixed.put("intra_op_threads", runtime.intraOpThreads);
         Map<String, Object> versions = new LinkedHashMap<>();
@@ -158,6 +160,10 @@ final class RunRecord {
             root.put("encoder", encoder);
         }
         root.put("failures", failures);
-        AtomicFiles.writeString(file, JSON.writeValueAsString(root) + "\n");
+        try {
+            AtomicFiles.writeString(file, JSON.writeValueAsString(root) + "\n");
+        } catch (IOException e) {
+            throw Errors.cannotWrite(file, e);
+        }
     }
 }

@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * device simply takes more jobs (no static shards). A worker whose pipeline fails to load or dies
  * (throws an {@link Error}) is replaced once; after that its device's share is drained by the
  * other workers. A load that fails because the model's files are wrong is not tried again by any
- * worker. Jobs no worker could take are returned as not run.
+ * worker. An image that could not be written stops the pool: the images after it would be made
+ * only to fail the same way (a full disk). Jobs no worker took are returned as not run.
  */
 final class WorkerPool {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerPool.class);
@@ -35,6 +36,7 @@ final class WorkerPool {
     private final List<Worker> workers = new ArrayList<>();
     /** Set once a load failed for a reason no retry can change; then no worker loads again. */
     private volatile boolean permanentLoadFailure;
+    private volatile String writeFailure;
 
     WorkerPool(Backend backend, List<Device> devices, int workersPerDevice, Function<Device, PipelineSpec> specs,
             JobRunner runner, Consumer<ManifestEntry> onFinished) {
@@ -50,7 +52,9 @@ final class WorkerPool {
     }
 
     /** What the pool did. */
-    record Outcome(List<Job> notRun, boolean anyPipelineLoaded, String firstLoadError, List<Map<String, Object>> workers) {}
+    /** What the pool did; {@code writeFailure} is the error that stopped it, or null. */
+    record Outcome(List<Job> notRun, boolean anyPipelineLoaded, String firstLoadError, List<Map<String, Object>> workers,
+            String writeFailure) {}
 
     /** Runs {@code jobs} to the end (or until no worker is left) and returns what happened. */
     Outcome run(List<Job> jobs) throws InterruptedException {
@@ -69,7 +73,7 @@ final class WorkerPool {
         String firstError = workers.stream().map(w -> w.firstLoadError).filter(e -> e != null).findFirst().orElse(null);
         List<Map<String, Object>> reports = new ArrayList<>();
         workers.forEach(w -> reports.add(w.report()));
-        return new Outcome(notRun, loaded, firstError, reports);
+        return new Outcome(notRun, loaded, firstError, reports, writeFailure);
     }
 
     /** One worker slot; its fields are written by its own thread and read after it has ended. */
@@ -93,7 +97,8 @@ final class WorkerPool {
         }
 
         void work(Queue<Job> queue) {
-            for (int life = 1; life <= PIPELINES_PER_SLOT && !queue.isEmpty() && !permanentLoadFailure; life++) {
+            for (int life = 1; life <= PIPELINES_PER_SLOT && !queue.isEmpty() && !permanentLoadFailure
+                    && writeFailure == null; life++) {
                 ImagePipeline pipeline = load(life);
                 if (pipeline == null) {
                     continue;
@@ -111,7 +116,7 @@ final class WorkerPool {
                     LOG.warn("{}: starting a replacement worker", name);
                 }
             }
-            if (!queue.isEmpty()) {
+            if (!queue.isEmpty() && writeFailure == null) {
                 LOG.error("{}: giving up on this worker; the others take over its share", name);
             }
         }
@@ -149,7 +154,7 @@ final class WorkerPool {
         /** Runs jobs until the queue is empty (false) or the pipeline dies (true). */
         private boolean drain(ImagePipeline pipeline, Queue<Job> queue) {
             Job job;
-            while ((job = queue.poll()) != null) {
+            while (writeFailure == null && (job = queue.poll()) != null) {
                 long start = System.nanoTime();
                 ManifestEntry entry;
                 boolean died = false;
@@ -167,6 +172,10 @@ final class WorkerPool {
                     ok++;
                 } else {
                     failed++;
+                }
+                if (JobRunner.WRITE_FAILED.equals(entry.errorKind()) && writeFailure == null) {
+                    writeFailure = entry.error();
+                    LOG.error("{}: stopping the run: no more images are started after a failed write", name);
                 }
                 onFinished.accept(entry);
                 if (died) {

@@ -19,6 +19,8 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The launcher as its own JVM: killed at any moment, and several shards at once in one directory. */
@@ -47,7 +49,13 @@ class ChildProcessTest {
     }
 
     Process start(List<String> args, Path log) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
+        return start(List.of(), args, log);
+    }
+
+    /** Starts the launcher, through {@code prefix} (a command that runs its arguments) if not empty. */
+    Process start(List<String> prefix, List<String> args, Path log) throws IOException {
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
                 "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true",
                 "-cp", System.getProperty("java.class.path"), HiCacheCli.class.getName()));
@@ -55,6 +63,7 @@ class ChildProcessTest {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("DJL_OFFLINE", "true");
         pb.environment().put("OPT_OUT_TRACKING", "true");
+        pb.environment().put("HICACHE_HOME", dir.resolve("hicache-home").toString());
         return pb.start();
     }
 
@@ -110,6 +119,58 @@ class ChildProcessTest {
         assertEquals(0, CliRun.of(args(reference).toArray(String[]::new)).exitCode());
         assertSameFiles(reference, out);
         System.out.printf("kill-and-resume test: %.1f s%n", (System.nanoTime() - start) / 1e9);
+    }
+
+    @Test
+    void aSignalStopsTheRunWithOneLineOnStderrAndInTheLogAndRunJsonSaysInterrupted() throws Exception {
+        Path out = dir.resolve("out");
+        Path log = dir.resolve("run.log");
+        Process p = start(args(out, "--quiet"), log);
+        waitForImages(out, 2, p, log);
+        p.destroy(); // SIGTERM, which the JVM handles as it does SIGINT (Ctrl-C)
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the run stops promptly");
+        assertEquals(List.of("hicache: interrupted; rerun to resume"), Files.readAllLines(log),
+                "with --quiet, the one line is all there is");
+        assertEquals(1, Files.readAllLines(out.resolve("hicache.log")).stream()
+                .filter(l -> l.contains("WARN") && l.endsWith("interrupted; rerun to resume")).count());
+        assertEquals("interrupted", GenerateTest.JSON.readTree(out.resolve("run.json").toFile()).get("status").asText());
+    }
+
+    @Test
+    @EnabledOnOs(OS.LINUX)
+    void aFailedWriteNamesTheFileAndStopsTheRun() throws Exception {
+        // a file size limit fails writes as a full disk does: with a plain "File too large", no file named
+        Path out = dir.resolve("out");
+        Path log = dir.resolve("limited.log");
+        Process p = start(List.of("bash", "-c", "ulimit -f 64 && exec \"$0\" \"$@\""),
+                args(out, "--limit", "3", "--width", "1024", "--height", "1024", "--output-type", "latent", "--quiet"),
+                log);
+        assertEquals(1, finish(p, log), Files.readString(log));
+        String error = "cannot write " + out.resolve("img_0.safetensors") + ": File too large";
+        assertTrue(Files.readString(log).endsWith("hicache: " + error + "; the run stopped there, 0 image(s) made; "
+                + "fix that and rerun to resume\n"), Files.readString(log));
+        Map<Integer, JsonNode> lines = manifest(out.resolve("manifest.jsonl"));
+        assertEquals(error, lines.get(0).get("error").asText());
+        assertEquals("write-failed", lines.get(0).get("error_kind").asText());
+        for (int i = 1; i < 3; i++) {
+            assertEquals("not-run", lines.get(i).get("error_kind").asText(), "not made only to fail the same way");
+        }
+        assertNoTemporaries(out);
+        JsonNode record = GenerateTest.JSON.readTree(out.resolve("run.json").toFile());
+        assertEquals("failed", record.get("status").asText());
+        assertEquals(1, record.get("exit_code").asInt());
+    }
+
+    @Test
+    void theBuiltInModelGeneratesWithoutLibtorchNnpackWarnings() throws Exception {
+        Path log = dir.resolve("tiny.log");
+        Process p = start(List.of("--model-path", "builtin:flux-tiny", "--prompt", "a cat", "--device", "cpu",
+                "--width", "64", "--height", "64", "--steps", "2", "--output-dir", dir.resolve("tiny").toString(),
+                "--quiet"), log);
+        assertEquals(0, finish(p, log), Files.readString(log));
+        assertTrue(Files.exists(dir.resolve("tiny").resolve("img_0.png")));
+        // libtorch 2.7 logs this on every small convolution where NNPACK cannot start (the VAE has many)
+        assertEquals(List.of(), Files.readAllLines(log).stream().filter(l -> l.contains("NNPACK")).toList());
     }
 
     @Test

@@ -58,6 +58,14 @@ class DeviceChoiceTest {
     }
 
     @Test
+    void workersAreCappedAtTheImagesSpreadOverTheDevices() {
+        assertEquals(3, DeviceChoice.usefulWorkersPerDevice(64, 3, 1));
+        assertEquals(2, DeviceChoice.usefulWorkersPerDevice(64, 3, 2));
+        assertEquals(4, DeviceChoice.usefulWorkersPerDevice(4, 100, 2));
+        assertEquals(1, DeviceChoice.usefulWorkersPerDevice(4, 0, 1));
+    }
+
+    @Test
     void namesAndDefaultDtype() {
         assertEquals("gpu3", DeviceChoice.name(Device.gpu(3)));
         assertEquals("cpu", DeviceChoice.name(Device.cpu()));

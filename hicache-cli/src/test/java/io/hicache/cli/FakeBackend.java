@@ -33,8 +33,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * fail). Prompts steer failures: {@code FAIL} throws, {@code NAN} reports non-finite latents,
  * {@code OOM} throws {@link OutOfMemoryError}, {@code CUDAOOM} throws libtorch's out-of-memory
  * exception, {@code CPUALLOC} libtorch's CPU allocation failure, {@code WRAPPED} an exception
- * caused by an {@link OutOfMemoryError}, {@code DIE} kills the pipeline (an {@link Error}), {@code FLAKY} fails while the model
- * directory holds a file {@code flaky}.
+ * caused by an {@link OutOfMemoryError}, {@code DIE} kills the pipeline (an {@link Error}), {@code FLAKY} fails
+ * while the model directory holds a file {@code flaky}, {@code HOOK} runs {@link #duringGenerate}.
  *
  * <p>Image and latents depend only on the text embeddings (encoded here from the prompt, or
  * given), the seed or the initial noise, and the size, so every path through the launcher must
@@ -48,6 +48,12 @@ public final class FakeBackend implements Backend {
     static final List<PipelineSpec> OPENED = Collections.synchronizedList(new ArrayList<>());
     static final AtomicInteger ENCODES = new AtomicInteger();
     private static final Map<Path, AtomicInteger> TRANSFORMER_LOADS = new ConcurrentHashMap<>();
+    /** What a test does to the world while an image is being made. */
+    static volatile IoAction duringGenerate;
+
+    interface IoAction {
+        void run() throws IOException;
+    }
 
     /** Writes a fake model with all components into {@code dir}. */
     static Path createModel(Path dir, int delayMs, int failLoads) throws IOException {
@@ -62,6 +68,7 @@ public final class FakeBackend implements Backend {
     static void reset() {
         OPENED.clear();
         ENCODES.set(0);
+        duringGenerate = null;
     }
 
     @Override
@@ -201,6 +208,9 @@ public final class FakeBackend implements Backend {
             }
             if (p.contains("OOM")) {
                 throw new OutOfMemoryError("simulated");
+            }
+            if (p.contains("HOOK")) {
+                duringGenerate.run();
             }
             if (p.contains("FAIL") || (p.contains("FLAKY") && Files.exists(dir.resolve("flaky")))) {
                 throw new IllegalStateException("simulated failure for '" + p + "'");

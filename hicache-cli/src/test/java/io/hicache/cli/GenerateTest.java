@@ -189,6 +189,25 @@ class GenerateTest {
     }
 
     @Test
+    void workersAreCappedAtTheImagesToMakeWithAWarningWhenTheyOutnumberTheCores() throws IOException {
+        int images = Runtime.getRuntime().availableProcessors() + 1;
+        Path many = Files.writeString(dir.resolve("many.txt"), java.util.stream.IntStream.range(0, images)
+                .mapToObj(i -> "prompt " + i).collect(Collectors.joining("\n")));
+        Path out = dir.resolve("out");
+        CliRun r = generate(many, out, "--workers", "64");
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals(images, FakeBackend.OPENED.stream().filter(s -> s.has(Component.TRANSFORMER)).count(),
+                "one replica per image, not 64");
+        JsonNode record = JSON.readTree(out.resolve("run.json").toFile());
+        assertEquals(images, record.get("workers_per_device").asInt());
+        assertEquals(images, record.get("workers").size());
+        List<String> warnings = Files.readAllLines(out.resolve("hicache.log")).stream()
+                .filter(l -> l.contains(" WARN ") && l.contains("--workers 64")).toList();
+        assertEquals(1, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).contains(images + " CPU workers share " + (images - 1) + " cores"), warnings.get(0));
+    }
+
+    @Test
     void shardsTogetherAreTheUnshardedRunWithTheSameNamesAndSeeds() throws IOException {
         Path whole = dir.resolve("whole");
         assertEquals(0, generate(whole, "--num-images-per-prompt", "3", "--seed", "5").exitCode());
@@ -565,6 +584,54 @@ class GenerateTest {
         Map<Integer, JsonNode> rebuilt = manifest(out.resolve("manifest.jsonl"));
         assertEquals(Set.of(0, 1, 2), rebuilt.keySet(), "the manifest is rebuilt from the files");
         assertEquals(Files.size(out.resolve("img_2.png")), rebuilt.get(2).get("files").get("img_2.png").asLong());
+    }
+
+    @Test
+    void aRerunRedoesFilesWithAFlippedByteOrBytesAddedThoughTheSizeOrParametersStillMatch() throws IOException {
+        Path out = dir.resolve("out");
+        assertEquals(0, generate(out, "--output-type", "both").exitCode());
+        byte[] png1 = Files.readAllBytes(out.resolve("img_1.png"));
+        byte[] latents2 = Files.readAllBytes(out.resolve("img_2.safetensors"));
+        byte[] flipped = png1.clone();
+        flipped[flipped.length - 40] ^= 0x01; // in the image data: same size, parameters intact, CRC wrong
+        Files.write(out.resolve("img_1.png"), flipped);
+
+        FakeBackend.reset();
+        CliRun r = generate(out, "--output-type", "both");
+        assertEquals(0, r.exitCode(), r.err());
+        assertArrayEquals(png1, Files.readAllBytes(out.resolve("img_1.png")), "made again");
+        assertEquals(2, JSON.readTree(out.resolve("run.json").toFile()).get("plan").get("already_done").asInt());
+        assertTrue(Files.readString(out.resolve("hicache.log")).contains("img_1.png is damaged"));
+
+        // without a manifest line to compare sizes with, bytes appended to a latents file show too
+        Files.delete(out.resolve("manifest.jsonl"));
+        Files.write(out.resolve("img_2.safetensors"), Arrays.copyOf(latents2, latents2.length + 4));
+        Files.write(out.resolve("img_1.png"), flipped);
+        FakeBackend.reset();
+        assertEquals(0, generate(out, "--output-type", "both").exitCode());
+        assertArrayEquals(latents2, Files.readAllBytes(out.resolve("img_2.safetensors")));
+        assertArrayEquals(png1, Files.readAllBytes(out.resolve("img_1.png")));
+        assertEquals(1, JSON.readTree(out.resolve("run.json").toFile()).get("plan").get("already_done").asInt());
+    }
+
+    @Test
+    void whenTheRunsOwnFilesCannotBeWrittenTheErrorNamesTheFileAndRunJsonEndsFailed() throws IOException {
+        Path out = dir.resolve("out");
+        Path manifest = out.resolve("manifest.jsonl");
+        FakeBackend.duringGenerate = () -> {
+            // the manifest's place taken, as a lost mount or a bad copy can do: it cannot be rewritten
+            Files.move(manifest, out.resolve("manifest.moved"));
+            Files.createDirectories(manifest.resolve("in-the-way"));
+        };
+        Path hooked = Files.writeString(dir.resolve("hooked.txt"), "a red car\nHOOK a blue bird\na green tree\n");
+        CliRun r = generate(hooked, out);
+        assertEquals(1, r.exitCode(), r.err());
+        assertEquals("hicache: cannot read " + manifest + ": Is a directory; fix that and rerun to resume",
+                r.err().trim());
+        JsonNode record = JSON.readTree(out.resolve("run.json").toFile());
+        assertEquals("failed", record.get("status").asText());
+        assertEquals(1, record.get("exit_code").asInt());
+        assertEquals(3, images(out).size(), "the images made are kept");
     }
 
     @Test

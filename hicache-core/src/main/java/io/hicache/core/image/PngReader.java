@@ -87,6 +87,66 @@ public final class PngReader {
         }
     }
 
+    /**
+     * Checks that a file is a whole, undamaged PNG without decoding it: the signature, {@code IHDR}
+     * first, every chunk's CRC, {@code IEND} last and nothing after it. Any changed, lost or added
+     * byte fails one of these (a CRC covers its chunk's type and data; a changed length misplaces
+     * every later chunk).
+     *
+     * @throws IOException naming the file and the first problem found
+     */
+    public static void checkIntegrity(Path file) throws IOException {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
+            byte[] signature = new byte[8];
+            if (in.readNBytes(signature, 0, 8) < 8 || !Arrays.equals(signature, PngWriter.SIGNATURE)) {
+                throw new IOException(file + " is not a PNG file (bad signature)");
+            }
+            byte[] buffer = new byte[1 << 16];
+            byte[] typeBytes = new byte[4];
+            for (int n = 0; ; n++) {
+                long length;
+                try {
+                    length = in.readInt() & 0xFFFFFFFFL;
+                    in.readFully(typeBytes);
+                } catch (EOFException e) {
+                    throw new IOException(file + ": truncated PNG (no IEND chunk)", e);
+                }
+                String type = new String(typeBytes, StandardCharsets.ISO_8859_1);
+                if (length > Integer.MAX_VALUE) {
+                    throw new IOException(file + ": chunk " + n + " has invalid length " + length);
+                }
+                if (n == 0 && !type.equals("IHDR")) {
+                    throw new IOException(file + ": the first chunk is not IHDR");
+                }
+                CRC32 crc = new CRC32();
+                crc.update(typeBytes);
+                try {
+                    for (long left = length; left > 0; ) {
+                        int k = (int) Math.min(left, buffer.length);
+                        in.readFully(buffer, 0, k);
+                        crc.update(buffer, 0, k);
+                        left -= k;
+                    }
+                    if (in.readInt() != (int) crc.getValue()) {
+                        throw new IOException(file + ": CRC mismatch in " + printable(type) + " chunk " + n);
+                    }
+                } catch (EOFException e) {
+                    throw new IOException(file + ": truncated PNG (in " + printable(type) + " chunk " + n + ")", e);
+                }
+                if (type.equals("IEND")) {
+                    if (in.read() >= 0) {
+                        throw new IOException(file + ": data after the IEND chunk");
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    private static String printable(String type) {
+        return type.chars().allMatch(c -> (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) ? type : "a damaged";
+    }
+
     private static void parseTextChunk(String type, byte[] data, Map<String, String> text, String name)
             throws IOException {
         int k = indexOfZero(data, 0, name, type);

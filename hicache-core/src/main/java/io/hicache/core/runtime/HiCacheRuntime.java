@@ -2,11 +2,17 @@ package io.hicache.core.runtime;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.LibUtils;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Pointer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runtime bootstrap: the one entry point that prepares DJL before its first use.
@@ -18,6 +24,7 @@ import java.util.Set;
  * before the first tensor exists.
  */
 public final class HiCacheRuntime {
+    private static final Logger LOG = LoggerFactory.getLogger(HiCacheRuntime.class);
     public static final String ENGINE = "PyTorch";
     private static volatile boolean started;
 
@@ -51,8 +58,37 @@ public final class HiCacheRuntime {
     public static Engine bootstrap() {
         configureOffline();
         Engine engine = Engine.getEngine(ENGINE);
-        started = true;
+        if (!started) {
+            synchronized (HiCacheRuntime.class) {
+                if (!started) {
+                    disableNnpack();
+                    started = true;
+                }
+            }
+        }
         return engine;
+    }
+
+    /**
+     * Turns libtorch's NNPACK convolutions off, as {@code torch.backends.nnpack.set_flags(False)}
+     * does. libtorch 2.7 tries to initialise NNPACK on every small CPU convolution and, where the
+     * CPU is unsupported, logs "Could not initialize NNPACK" each time (many lines per image);
+     * with the flag off it never asks, and convolutions use oneDNN or the native kernels on every
+     * CPU alike. DJL has no call for this setting, so it is reached through the exported C++
+     * symbols of {@code libtorch_cpu}; where they are missing (another platform's name mangling)
+     * nothing changes but the warning.
+     */
+    private static void disableNnpack() {
+        try {
+            String dir = LibUtils.getLibtorchPath();
+            String name = System.mapLibraryName("torch_cpu");
+            NativeLibrary torch = NativeLibrary.getInstance(dir == null ? name : Path.of(dir, name).toString());
+            Pointer context = torch.getFunction("_ZN2at13globalContextEv").invokePointer(new Object[0]);
+            torch.getFunction("_ZN2at7Context20setUserEnabledNNPACKEb").invokeVoid(new Object[] {context, false});
+            LOG.debug("libtorch NNPACK disabled");
+        } catch (RuntimeException | LinkageError e) {
+            LOG.debug("cannot disable libtorch NNPACK ({}); it may log that it cannot initialise", e.toString());
+        }
     }
 
     /** Number of CUDA devices the engine sees. */

@@ -232,6 +232,26 @@ class PngTest {
         assertThrows(IOException.class, () -> PngReader.readImage(file));
     }
 
+    @Test
+    void integrityCheckFindsAnyFlippedLostOrAddedByte() throws IOException {
+        byte[] png = PngWriter.encode(random(8, 8, 12), Map.of("prompt", "a fox"));
+        Path file = dir.resolve("i.png");
+        Files.write(file, png);
+        PngReader.checkIntegrity(file);
+        for (int at = 0; at < png.length; at++) {
+            byte[] flipped = png.clone();
+            flipped[at] ^= 0x10;
+            Files.write(file, flipped);
+            int where = at;
+            assertThrows(IOException.class, () -> PngReader.checkIntegrity(file), "byte " + where + " flipped");
+        }
+        Files.write(file, java.util.Arrays.copyOf(png, png.length - 1));
+        assertThrows(IOException.class, () -> PngReader.checkIntegrity(file));
+        Files.write(file, java.util.Arrays.copyOf(png, png.length + 1));
+        IOException extra = assertThrows(IOException.class, () -> PngReader.checkIntegrity(file));
+        assertTrue(extra.getMessage().contains("after the IEND"), extra.getMessage());
+    }
+
     static RgbImage random(int w, int h, long seed) {
         byte[] b = new byte[3 * w * h];
         new Random(seed).nextBytes(b);
