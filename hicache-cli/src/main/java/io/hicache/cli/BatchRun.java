@@ -4,6 +4,7 @@ import ai.djl.Device;
 import io.hicache.core.cache.CacheMode;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.InputShapes;
+import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.pipeline.PipelineSpec.Component;
 import io.hicache.core.runtime.HiCacheRuntime;
@@ -67,6 +68,7 @@ final class BatchRun {
             List<Device> devices = choice.resolve();
             TensorType dtype = dtype(devices);
             String model = config.model() != null ? config.model() : backend.defaultModel();
+            RunConfig.Sampling sampling = config.sampling(defaults(backend, model));
             int workers = devices.size()
                     * DeviceChoice.usefulWorkersPerDevice(config.workersPerDevice(), plan.jobs().size(), devices.size());
             boolean sharedEncoder = config.sharedEncoder() && config.promptEmbeds() == null && workers > 1;
@@ -87,12 +89,17 @@ final class BatchRun {
             InputShapes shapes = config.promptEmbeds() != null || config.initNoise() != null
                     ? inputShapes(backend, model) : null;
             try (EmbeddingsFile embeddings = config.promptEmbeds() == null ? null
-                            : EmbeddingsFile.open(config.promptEmbeds(), shapes, model);
-                    BatchTensorFile noise = config.initNoise() == null ? null : openInitNoise(plan, shapes);
+                            : EmbeddingsFile.open(config.promptEmbeds(), shapes, model,
+                                    config.negativePrompt() != null && sampling.trueCfgScale() > 1);
+                    BatchTensorFile noise = config.initNoise() == null ? null : openInitNoise(plan, shapes, sampling);
                     OutputDir out = OutputDir.open(config.outputDir(), config.shard());
                     AutoCloseable logFile = Logging.file(out.logFile())) {
+                // true CFG runs when a negative prompt (text or embeddings) is given and the scale is above 1
+                boolean trueCfg = (config.negativePrompt() != null || embeddings != null && embeddings.hasNegative())
+                        && sampling.trueCfgScale() > 1;
                 ImageSettings settings = new ImageSettings(backend.name(), model, dtype, config.negativePrompt(),
-                        config.steps(), config.width(), config.height(), config.guidance(), config.cache(),
+                        sampling.steps(), sampling.width(), sampling.height(), sampling.guidance(),
+                        trueCfg ? sampling.trueCfgScale() : 1, config.cache(),
                         embeddings == null ? null : embeddings.fileName(), noise == null ? null : noise.fileName());
                 Conditioning conditioning = embeddings != null ? embeddings
                         : encoderSpec != null ? null : Conditioning.BY_WORKER;
@@ -139,6 +146,7 @@ final class BatchRun {
                     Conditioning conditioning = s.conditioning();
                     if (conditioning == null) {
                         encoder = new SharedEncoder(s.backend(), s.encoderSpec(), resume.todo(),
+                                s.settings().trueCfgScale() > 1 ? s.settings().negativePrompt() : null,
                                 s.devices().size() * workersPerDevice + 1);
                         conditioning = encoder;
                         encoder.start();
@@ -333,15 +341,23 @@ final class BatchRun {
         }
     }
 
-    private BatchTensorFile openInitNoise(RunPlan plan, InputShapes model) {
+    private static ModelDefaults defaults(Backend backend, String model) {
+        try {
+            return backend.defaults(model);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new UsageException(Errors.oneLine(e), e);
+        }
+    }
+
+    private BatchTensorFile openInitNoise(RunPlan plan, InputShapes model, RunConfig.Sampling sampling) {
         BatchTensorFile noise = BatchTensorFile.open(config.initNoise(), "--init-noise", OutputFiles.LATENTS, 4,
                 plan.maxImageIndex() + 1);
         long[] shape = noise.shape();
         int scale = model.latentScale();
         String problem = null;
-        if (shape[2] * scale != config.height() || shape[3] * scale != config.width()) {
+        if (shape[2] * scale != sampling.height() || shape[3] * scale != sampling.width()) {
             problem = "latents of " + shape[3] * scale + "x" + shape[2] * scale + " images (" + Arrays.toString(shape)
-                    + "), but this run makes " + config.width() + "x" + config.height();
+                    + "), but this run makes " + sampling.width() + "x" + sampling.height();
         } else if (shape[1] != model.latentChannels()) {
             problem = "latents with " + shape[1] + " channels (" + Arrays.toString(shape) + "), but the model's have "
                     + model.latentChannels();

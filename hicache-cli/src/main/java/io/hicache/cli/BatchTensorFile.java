@@ -87,6 +87,11 @@ final class BatchTensorFile implements AutoCloseable {
         return info.shapeArray();
     }
 
+    /** The tensor's name in the file. */
+    String tensorName() {
+        return info.name();
+    }
+
     String fileName() {
         return file.path().getFileName().toString();
     }

@@ -10,6 +10,14 @@ interface Conditioning extends AutoCloseable {
     /** The job's embeddings, or null when the worker's pipeline should encode the prompt itself. */
     TextEmbeddings forJob(Job job) throws Exception;
 
+    /**
+     * The negative prompt's embeddings for the job, or null when the worker's pipeline should encode
+     * the negative prompt itself (or there is none).
+     */
+    default TextEmbeddings negativeForJob(Job job) throws Exception {
+        return null;
+    }
+
     /** Called once per job a worker ran, whatever its outcome. */
     default void finished(Job job) {}
 

@@ -25,11 +25,16 @@ final class EmbeddingsFile implements Conditioning {
     private final Path path;
     private final BatchTensorFile tokens;
     private final BatchTensorFile pooled;
+    private final BatchTensorFile negativeTokens;
+    private final BatchTensorFile negativePooled;
 
-    private EmbeddingsFile(Path path, BatchTensorFile tokens, BatchTensorFile pooled) {
+    private EmbeddingsFile(Path path, BatchTensorFile tokens, BatchTensorFile pooled, BatchTensorFile negativeTokens,
+            BatchTensorFile negativePooled) {
         this.path = path;
         this.tokens = tokens;
         this.pooled = pooled;
+        this.negativeTokens = negativeTokens;
+        this.negativePooled = negativePooled;
     }
 
     /**
@@ -43,11 +48,20 @@ final class EmbeddingsFile implements Conditioning {
         }
     }
 
-    /** Opens {@code path} and checks its widths against what {@code model} takes. */
-    static EmbeddingsFile open(Path path, InputShapes shapes, String model) {
+    /**
+     * Opens {@code path} and checks its widths against what {@code model} takes.
+     *
+     * @param negativeNeeded a negative prompt is given for true CFG: the file must carry its embeddings
+     */
+    static EmbeddingsFile open(Path path, InputShapes shapes, String model, boolean negativeNeeded) {
         EmbeddingsFile file = open(path);
         try {
             file.check(shapes, model);
+            if (negativeNeeded && !file.hasNegative()) {
+                throw new UsageException(OPTION + ": " + path + " has no negative_prompt_embeds for the negative "
+                        + "prompt (no text encoder is loaded with " + OPTION + "): write them with hicache "
+                        + "encode-prompts --negative-prompt TEXT");
+            }
             return file;
         } catch (RuntimeException e) {
             file.close();
@@ -55,26 +69,55 @@ final class EmbeddingsFile implements Conditioning {
         }
     }
 
-    /** Opens {@code path} and checks its tensors' ranks and that they hold the same rows. */
+    /**
+     * Opens {@code path} and checks its tensors' ranks and that they hold the same rows; the negative
+     * prompt's {@code negative_prompt_embeds} (and {@code negative_pooled_prompt_embeds}) are optional
+     * and, when present, shaped as the positive ones.
+     */
     private static EmbeddingsFile open(Path path) {
-        BatchTensorFile tokens = BatchTensorFile.open(path, OPTION, "prompt_embeds", 3, 1);
-        BatchTensorFile pooled = null;
+        List<BatchTensorFile> opened = new ArrayList<>();
         try {
-            if (tokens.contains("pooled_prompt_embeds")) {
-                pooled = BatchTensorFile.open(path, OPTION, "pooled_prompt_embeds", 2, 1);
-                if (pooled.shape()[0] != tokens.shape()[0]) {
-                    throw new UsageException(OPTION + ": prompt_embeds " + Arrays.toString(tokens.shape())
-                            + " and pooled_prompt_embeds " + Arrays.toString(pooled.shape()) + " hold different numbers of prompts");
+            BatchTensorFile tokens = add(opened, BatchTensorFile.open(path, OPTION, "prompt_embeds", 3, 1));
+            BatchTensorFile pooled = tokens.contains("pooled_prompt_embeds")
+                    ? add(opened, BatchTensorFile.open(path, OPTION, "pooled_prompt_embeds", 2, 1)) : null;
+            BatchTensorFile negTokens = tokens.contains("negative_prompt_embeds")
+                    ? add(opened, BatchTensorFile.open(path, OPTION, "negative_prompt_embeds", 3, 1)) : null;
+            BatchTensorFile negPooled = tokens.contains("negative_pooled_prompt_embeds")
+                    ? add(opened, BatchTensorFile.open(path, OPTION, "negative_pooled_prompt_embeds", 2, 1)) : null;
+            sameShape(pooled, negPooled, "pooled_prompt_embeds", "negative_pooled_prompt_embeds");
+            for (BatchTensorFile t : opened) {
+                if (t.shape()[0] != tokens.shape()[0]) {
+                    throw new UsageException(OPTION + ": prompt_embeds " + Arrays.toString(tokens.shape()) + " and "
+                            + t.tensorName() + " " + Arrays.toString(t.shape()) + " hold different numbers of prompts");
                 }
             }
-            return new EmbeddingsFile(path, tokens, pooled);
-        } catch (RuntimeException e) {
-            tokens.close();
-            if (pooled != null) {
-                pooled.close();
+            if (negTokens != null && !Arrays.equals(negTokens.shape(), tokens.shape())) {
+                throw new UsageException(OPTION + ": negative_prompt_embeds " + Arrays.toString(negTokens.shape())
+                        + " must be shaped as prompt_embeds " + Arrays.toString(tokens.shape()));
             }
+            return new EmbeddingsFile(path, tokens, pooled, negTokens, negPooled);
+        } catch (RuntimeException e) {
+            opened.forEach(BatchTensorFile::close);
             throw e;
         }
+    }
+
+    private static BatchTensorFile add(List<BatchTensorFile> opened, BatchTensorFile t) {
+        opened.add(t);
+        return t;
+    }
+
+    /** A pooled tensor and its negative come together, with the same shape. */
+    private static void sameShape(BatchTensorFile a, BatchTensorFile b, String nameA, String nameB) {
+        if (b != null && (a == null || !Arrays.equals(a.shape(), b.shape()))) {
+            throw new UsageException(OPTION + ": " + nameB + (a == null ? " without " + nameA
+                    : " " + Arrays.toString(b.shape()) + " must be shaped as " + nameA + " " + Arrays.toString(a.shape())));
+        }
+    }
+
+    /** Whether the file carries the negative prompt's embeddings (for true classifier-free guidance). */
+    boolean hasNegative() {
+        return negativeTokens != null;
     }
 
     String fileName() {
@@ -149,6 +192,10 @@ final class EmbeddingsFile implements Conditioning {
                 throw new UsageException(OPTION + ": " + path + " has no pooled_prompt_embeds, which the model "
                         + modelName + " needs ([B, " + model.pooledWidth() + "])");
             }
+            if (negativeTokens != null && negativePooled == null) {
+                throw new UsageException(OPTION + ": " + path + " has negative_prompt_embeds but no "
+                        + "negative_pooled_prompt_embeds, which the model " + modelName + " needs");
+            }
             if (pooled.shape()[1] != model.pooledWidth()) {
                 throw new UsageException(OPTION + ": pooled_prompt_embeds of " + path + " are " + pooled.shape()[1]
                         + " wide " + Arrays.toString(pooled.shape()) + ", but the model " + modelName + " takes "
@@ -163,10 +210,20 @@ final class EmbeddingsFile implements Conditioning {
     }
 
     @Override
+    public TextEmbeddings negativeForJob(Job job) throws Exception {
+        if (negativeTokens == null) {
+            return null;
+        }
+        return new TextEmbeddings(negativeTokens.item(job.promptIndex()),
+                negativePooled == null ? null : negativePooled.item(job.promptIndex()));
+    }
+
+    @Override
     public void close() {
-        tokens.close();
-        if (pooled != null) {
-            pooled.close();
+        for (BatchTensorFile t : new BatchTensorFile[] {tokens, pooled, negativeTokens, negativePooled}) {
+            if (t != null) {
+                t.close();
+            }
         }
     }
 }

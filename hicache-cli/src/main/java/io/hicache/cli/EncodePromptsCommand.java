@@ -47,12 +47,20 @@ public final class EncodePromptsCommand extends ToolCommand {
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "The embeddings file to write.")
     Path output;
 
+    @Option(names = {"--negative-prompt", "--negative_prompt"}, paramLabel = "TEXT",
+            description = "Also write its embeddings, once per prompt row, as 'negative_prompt_embeds' (and "
+                    + "'negative_pooled_prompt_embeds'), for true classifier-free guidance.")
+    String negativePrompt;
+
     @Option(names = "--overwrite", description = "Replace --output if it exists (never the prompt file).")
     boolean overwrite;
 
     @Override
     void run(PrintWriter out) throws Exception {
         List<String> list = prompts.collect();
+        if (negativePrompt != null) {
+            Prompts.checkText(negativePrompt, "--negative-prompt", true);
+        }
         checkOutput();
         Backend b = model.backend();
         Device d = model.device();
@@ -83,6 +91,15 @@ public final class EncodePromptsCommand extends ToolCommand {
                     }
                 });
             }
+            if (negativePrompt != null) {
+                TextEmbeddings negative = encode(encoder, negativePrompt);
+                checkSame(first.tokens(), negative.tokens(), negativePrompt);
+                w.metadata("negative_prompt", negativePrompt);
+                addRepeated(w, "negative_prompt_embeds", negative.tokens(), list.size());
+                if (negative.pooled() != null) {
+                    addRepeated(w, "negative_pooled_prompt_embeds", negative.pooled(), list.size());
+                }
+            }
             w.write(output);
             out.printf(Locale.ROOT, "encoded %d prompt(s) in %.1f s on %s: prompt_embeds %s%s -> %s%n", list.size(),
                     (System.nanoTime() - start) / 1e9, DeviceChoice.name(d), Arrays.toString(tokenShape),
@@ -104,6 +121,16 @@ public final class EncodePromptsCommand extends ToolCommand {
         if (!overwrite) {
             throw new UsageException("--output " + output + " exists; add --overwrite to replace it");
         }
+    }
+
+    /** {@code one} [1, …] written {@code n} times as tensor {@code name} [n, …]. */
+    private static void addRepeated(SafetensorsWriter w, String name, HostTensor one, int n) {
+        long[] shape = batchShape(n, one);
+        w.add(name, TensorType.F32, shape, 4 * product(shape), channel -> {
+            for (int i = 0; i < n; i++) {
+                write(channel, one);
+            }
+        });
     }
 
     private static void write(FileChannel channel, HostTensor t) throws IOException {

@@ -139,20 +139,27 @@ public final class HiCacheCli implements Callable<Integer> {
         String dtype;
 
         @Option(order = 204, names = {"--steps", "--num-steps", "--num_steps"}, paramLabel = "N",
-                description = "Denoising steps.")
-        int steps = 50;
+                description = "Denoising steps (default: the model's, e.g. 50 for FLUX.1-dev, 4 for schnell).")
+        Integer steps;
 
-        @Option(order = 205, names = "--width", paramLabel = "PX", description = "Image width, a multiple of 16.")
-        int width = 1024;
+        @Option(order = 205, names = "--width", paramLabel = "PX",
+                description = "Image width, a multiple of 16 (default: the model's, e.g. 1024).")
+        Integer width;
 
-        @Option(order = 206, names = "--height", paramLabel = "PX", description = "Image height, a multiple of 16.")
-        int height = 1024;
+        @Option(order = 206, names = "--height", paramLabel = "PX",
+                description = "Image height, a multiple of 16 (default: the model's, e.g. 1024).")
+        Integer height;
 
         @Option(order = 207, names = {"--guidance", "--guidance-scale", "--guidance_scale"}, paramLabel = "G",
-                description = "Guidance scale.")
-        double guidance = 3.5;
+                description = "Guidance scale a guidance-distilled model embeds (default: the model's, e.g. 3.5).")
+        Double guidance;
 
-        @Option(order = 208, names = "--seed", paramLabel = "S", description = "Seed of image 0; image i gets S + i.")
+        @Option(order = 208, names = {"--true-cfg-scale", "--true_cfg_scale"}, paramLabel = "S",
+                description = "True classifier-free guidance scale, used with --negative-prompt when above 1: "
+                        + "v = v_neg + S·(v_cond − v_neg) (default: the model's, 1 = off for FLUX).")
+        Double trueCfgScale;
+
+        @Option(order = 209, names = "--seed", paramLabel = "S", description = "Seed of image 0; image i gets S + i.")
         long seed = 0;
     }
 
@@ -233,7 +240,7 @@ public final class HiCacheCli implements Callable<Integer> {
                     devices.workers, devices.sharedEncoder, prompts.promptFile, List.copyOf(prompts.prompts),
                     prompts.negativePrompt, prompts.startIndex, prompts.limit, prompts.imagesPerPrompt,
                     prompts.shard == null ? Shard.WHOLE : Shard.parse(prompts.shard), model.steps, model.width,
-                    model.height, model.guidance, model.seed, cacheConfig, cache.measureForecastError,
+                    model.height, model.guidance, model.trueCfgScale, model.seed, cacheConfig, cache.measureForecastError,
                     prompts.promptEmbeds, prompts.initNoise, output.outputDir, OutputType.parse(output.outputType),
                     output.overwrite, verbosity);
             return new BatchRun(config, spec.commandLine().getParseResult().originalArgs(), cache.parameters.analyticGiven())

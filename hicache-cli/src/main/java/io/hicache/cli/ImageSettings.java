@@ -30,7 +30,7 @@ import java.util.List;
  * @param initNoise file name of {@code --init-noise}, or null
  */
 record ImageSettings(String backend, String model, TensorType dtype, String negativePrompt, int steps, int width,
-        int height, double guidance, CacheConfig cache, String promptEmbeds, String initNoise) {
+        int height, double guidance, double trueCfgScale, CacheConfig cache, String promptEmbeds, String initNoise) {
 
     /** Non-ASCII escaped, so the text fits a PNG tEXt chunk (Latin-1) and still round-trips exactly. */
     static final ObjectMapper JSON = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
@@ -51,6 +51,9 @@ record ImageSettings(String backend, String model, TensorType dtype, String nega
         p.put("width", width);
         p.put("height", height);
         p.put("guidance", guidance);
+        if (trueCfgScale != 1) { // only runs with true CFG carry it, so earlier images keep their records
+            p.put("true_cfg_scale", trueCfgScale);
+        }
         p.put("backend", backend);
         p.put("model", model);
         p.put("dtype", dtype.displayName());

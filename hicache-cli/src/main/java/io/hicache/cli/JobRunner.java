@@ -51,7 +51,8 @@ final class JobRunner {
             HostTensor noise = initNoise == null ? null : initNoise.item(job.index());
             GenerationRequest request = new GenerationRequest(job.prompt(), settings.negativePrompt(), job.seed(),
                     settings.steps(), settings.width(), settings.height(), settings.guidance(), settings.cache(),
-                    conditioning.forJob(job), noise, outputType.writesPng(), measureForecastError);
+                    conditioning.forJob(job), noise, outputType.writesPng(), measureForecastError)
+                    .withTrueCfg(settings.trueCfgScale(), conditioning.negativeForJob(job));
             GenerationResult result = pipeline.generate(request);
             String problem = problemWith(result);
             if (problem != null) {

@@ -3,6 +3,7 @@ package io.hicache.cli;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import io.hicache.core.cache.CacheConfig;
+import io.hicache.core.pipeline.ModelDefaults;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -13,6 +14,7 @@ import java.util.List;
  * @param model model path, or null for the backend's default
  * @param dtype compute dtype as given, or null for the device's default
  * @param limit at most this many prompts, or null for all
+ * @param steps denoising steps, or null for the model's (likewise width, height, guidance, trueCfgScale)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 record RunConfig(
@@ -30,10 +32,11 @@ record RunConfig(
         Integer limit,
         int numImagesPerPrompt,
         Shard shard,
-        int steps,
-        int width,
-        int height,
-        double guidance,
+        Integer steps,
+        Integer width,
+        Integer height,
+        Double guidance,
+        Double trueCfgScale,
         long seed,
         CacheConfig cache,
         boolean measureForecastError,
@@ -47,14 +50,31 @@ record RunConfig(
     /** Largest width or height: an 8192² image is already 262,144 image tokens, 64 times a 1024² image's. */
     static final int MAX_SIDE = 8192;
 
-    /** Checks the plain numbers; everything else is checked when the run is prepared. */
+    /** Checks the plain numbers given; everything else is checked when the run is prepared. */
     void checkNumbers() {
-        check(steps >= 1, "--steps must be >= 1, got " + steps);
-        checkSide("--width", width);
-        checkSide("--height", height);
-        check(Double.isFinite(guidance) && guidance >= 0, "--guidance must be a finite number >= 0, got " + guidance);
+        check(steps == null || steps >= 1, "--steps must be >= 1, got " + steps);
+        if (width != null) {
+            checkSide("--width", width);
+        }
+        if (height != null) {
+            checkSide("--height", height);
+        }
+        check(guidance == null || Double.isFinite(guidance) && guidance >= 0,
+                "--guidance must be a finite number >= 0, got " + guidance);
+        check(trueCfgScale == null || Double.isFinite(trueCfgScale) && trueCfgScale >= 0,
+                "--true-cfg-scale must be a finite number >= 0, got " + trueCfgScale);
         check(workersPerDevice >= 1, "--workers must be >= 1, got " + workersPerDevice);
     }
+
+    /** The sampling of this run: each option given, else the model's default. */
+    Sampling sampling(ModelDefaults model) {
+        return new Sampling(steps != null ? steps : model.steps(), width != null ? width : model.width(),
+                height != null ? height : model.height(), guidance != null ? guidance : model.guidance(),
+                trueCfgScale != null ? trueCfgScale : model.trueCfgScale());
+    }
+
+    /** Resolved sampling settings. */
+    record Sampling(int steps, int width, int height, double guidance, double trueCfgScale) {}
 
     private static void checkSide(String option, int px) {
         check(px >= 16 && px % 16 == 0, option + " must be a positive multiple of 16, got " + px);

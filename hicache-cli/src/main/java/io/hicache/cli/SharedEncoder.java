@@ -30,6 +30,8 @@ final class SharedEncoder implements Conditioning {
     private final Backend backend;
     private final PipelineSpec spec;
     private final Map<Integer, String> prompts = new LinkedHashMap<>();
+    private final String negativePrompt;
+    private final CompletableFuture<TextEmbeddings> negative = new CompletableFuture<>();
     private final Map<Integer, CompletableFuture<TextEmbeddings>> embeddings = new ConcurrentHashMap<>();
     private final Map<Integer, AtomicInteger> unfinishedJobs = new ConcurrentHashMap<>();
     private final Semaphore room;
@@ -40,10 +42,14 @@ final class SharedEncoder implements Conditioning {
     private volatile double loadSeconds;
     private volatile double encodeSeconds;
 
-    /** Prepares encoding of the prompts of {@code jobs}, in their order; {@link #start} begins. */
-    SharedEncoder(Backend backend, PipelineSpec spec, List<Job> jobs, int lookahead) {
+    /**
+     * Prepares encoding of the prompts of {@code jobs}, in their order, after the negative prompt
+     * (null for none: true CFG is off); {@link #start} begins.
+     */
+    SharedEncoder(Backend backend, PipelineSpec spec, List<Job> jobs, String negativePrompt, int lookahead) {
         this.backend = backend;
         this.spec = spec;
+        this.negativePrompt = negativePrompt;
         for (Job job : jobs) {
             prompts.putIfAbsent(job.promptIndex(), job.prompt());
             embeddings.computeIfAbsent(job.promptIndex(), p -> new CompletableFuture<>());
@@ -65,6 +71,14 @@ final class SharedEncoder implements Conditioning {
             return;
         }
         try {
+            if (negativePrompt != null) {
+                try {
+                    negative.complete(pipeline.encode(negativePrompt));
+                } catch (Exception e) {
+                    LOG.debug("encoding the negative prompt failed", e);
+                    negative.completeExceptionally(e);
+                }
+            }
             for (Map.Entry<Integer, String> prompt : prompts.entrySet()) {
                 room.acquire();
                 long start = System.nanoTime();
@@ -116,6 +130,7 @@ final class SharedEncoder implements Conditioning {
     }
 
     private void failRemaining(String reason) {
+        negative.completeExceptionally(new IllegalStateException(reason));
         for (CompletableFuture<TextEmbeddings> f : new ArrayList<>(embeddings.values())) {
             f.completeExceptionally(new IllegalStateException(reason));
         }
@@ -125,6 +140,19 @@ final class SharedEncoder implements Conditioning {
     public TextEmbeddings forJob(Job job) throws Exception {
         try {
             return embeddings.get(job.promptIndex()).get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            throw cause instanceof Exception ? (Exception) cause : new IllegalStateException(Errors.oneLine(cause), cause);
+        }
+    }
+
+    @Override
+    public TextEmbeddings negativeForJob(Job job) throws Exception {
+        if (negativePrompt == null) {
+            return null;
+        }
+        try {
+            return negative.get();
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             throw cause instanceof Exception ? (Exception) cause : new IllegalStateException(Errors.oneLine(cause), cause);
