@@ -6,16 +6,14 @@ import ai.djl.ndarray.types.Shape;
 import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.cache.CacheSession;
 import io.hicache.core.cache.CacheStats;
-import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.cache.SiteKey;
-import io.hicache.core.diffusion.DenoisingLoop;
 import io.hicache.core.diffusion.Denoiser;
+import io.hicache.core.diffusion.DenoisingLoop;
 import io.hicache.core.diffusion.Guidance;
+import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.nn.RotaryEmbedding;
 import io.hicache.core.runtime.Precision;
-import io.hicache.core.runtime.TensorType;
 import io.hicache.core.sampling.FlowMatchEuler;
-import io.hicache.core.sampling.LatentPacking;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -103,18 +101,10 @@ public final class FluxDenoiser {
             RotaryEmbedding rope = transformer.rotaryEmbedding(
                     FluxPositions.textIds(r.promptEmbeds().getShape().get(1), generation),
                     FluxPositions.imageIds(latentH, latentW, generation), generation);
-            NDArray packed;
-            try (NDManager scope = generation.newSubManager()) {
-                scope.tempAttachAll(r.noise());
-                packed = LatentPacking.pack(r.noise());
-                packed.attach(generation);
-            }
-            Bound model = new Bound(r, guidance, rope, (int) batch);
-            DenoisingLoop.Result d = DenoisingLoop.run(model, scheduler, packed,
-                    new DenoisingLoop.Plan(sigmas, branches, strategy, r.cache(), r.measureForecastError()), generation);
-            NDArray out = LatentPacking.unpack(d.latents(), latentH, latentW);
-            out.attach(manager);
-            return new Result(out, d.cache(), d.flops(), d.steps());
+            DenoisingLoop.Result d = DenoisingLoop.runUnpacked(new Bound(r, guidance, rope, (int) batch), scheduler,
+                    r.noise(), new DenoisingLoop.Plan(sigmas, branches, strategy, r.cache(), r.measureForecastError()),
+                    manager);
+            return new Result(d.latents(), d.cache(), d.flops(), d.steps());
         }
     }
 
@@ -134,8 +124,7 @@ public final class FluxDenoiser {
 
         @Override
         public NDArray velocity(NDArray latents, String branch, float timestep, CacheSession session, FlopCounter flops) {
-            float[] t = new float[batch];
-            Arrays.fill(t, timestep);
+            float[] t = DenoisingLoop.perSample(timestep, batch);
             boolean negative = SiteKey.UNCOND.equals(branch);
             NDArray embeds = negative ? request.negative().promptEmbeds() : request.promptEmbeds();
             NDArray pooled = negative ? request.negative().pooledPromptEmbeds() : request.pooledPromptEmbeds();
@@ -150,24 +139,7 @@ public final class FluxDenoiser {
     }
 
     private static long validate(Request r, FluxConfig c) {
-        if (r.steps() < 1) {
-            throw new IllegalArgumentException("steps must be >= 1, got " + r.steps());
-        }
-        if (r.width() <= 0 || r.height() <= 0 || r.width() % 16 != 0 || r.height() % 16 != 0) {
-            throw new IllegalArgumentException("width and height must be positive multiples of 16 (the 8× VAE latent is "
-                    + "packed in 2×2 patches), got " + r.width() + "×" + r.height());
-        }
-        Shape noise = r.noise().getShape();
-        long batch = noise.dimension() == 4 ? noise.get(0) : -1;
-        Shape expected = new Shape(batch, c.latentChannels(), r.height() / 8, r.width() / 8);
-        if (!noise.equals(expected)) {
-            throw new IllegalArgumentException("initial noise must be [B, " + c.latentChannels() + ", " + r.height() / 8
-                    + ", " + r.width() / 8 + "] for " + r.width() + "×" + r.height() + ", got " + noise);
-        }
-        TensorType type = Precision.typeOf(r.noise());
-        if (type != TensorType.F32) {
-            throw new IllegalArgumentException("initial noise must be float32, got " + type.displayName());
-        }
+        long batch = DenoisingLoop.checkLatentRequest(r.steps(), r.width(), r.height(), r.noise(), c.latentChannels());
         Shape embeds = r.promptEmbeds().getShape();
         if (embeds.dimension() != 3 || embeds.get(0) != batch || embeds.get(2) != c.jointAttentionDim() || embeds.get(1) < 1) {
             throw new IllegalArgumentException("prompt_embeds must be [" + batch + ", L, " + c.jointAttentionDim()

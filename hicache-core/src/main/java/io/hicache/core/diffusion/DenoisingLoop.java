@@ -2,13 +2,17 @@ package io.hicache.core.diffusion;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.cache.CacheSession;
 import io.hicache.core.cache.CacheStats;
 import io.hicache.core.cache.ForecastErrors;
 import io.hicache.core.cache.SiteKey;
 import io.hicache.core.metrics.FlopCounter;
+import io.hicache.core.runtime.Precision;
+import io.hicache.core.runtime.TensorType;
 import io.hicache.core.sampling.FlowMatchEuler;
+import io.hicache.core.sampling.LatentPacking;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +68,62 @@ public final class DenoisingLoop {
         public int steps() {
             return sigmas.length - 1;
         }
+    }
+
+    /**
+     * Checks what every latent-space request shares: at least one step, a size in multiples of 16
+     * (8× VAE latents packed in 2×2 patches), and float32 initial noise [B, channels, H/8, W/8].
+     *
+     * @return the batch size B
+     */
+    public static long checkLatentRequest(int steps, int width, int height, NDArray noise, long channels) {
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps must be >= 1, got " + steps);
+        }
+        if (width <= 0 || height <= 0 || width % 16 != 0 || height % 16 != 0) {
+            throw new IllegalArgumentException("width and height must be positive multiples of 16 (the 8× VAE latent is "
+                    + "packed in 2×2 patches), got " + width + "×" + height);
+        }
+        Shape shape = noise.getShape();
+        long batch = shape.dimension() == 4 ? shape.get(0) : -1;
+        if (!shape.equals(new Shape(batch, channels, height / 8, width / 8))) {
+            throw new IllegalArgumentException("initial noise must be [B, " + channels + ", " + height / 8 + ", "
+                    + width / 8 + "] for " + width + "×" + height + ", got " + shape);
+        }
+        TensorType type = Precision.typeOf(noise);
+        if (type != TensorType.F32) {
+            throw new IllegalArgumentException("initial noise must be float32, got " + type.displayName());
+        }
+        return batch;
+    }
+
+    /**
+     * Packs the unpacked initial {@code noise} [B, C, h, w] in 2×2 patches, runs the loop and
+     * unpacks the result: the returned latents are [B, C, h, w] float32 in {@code manager}.
+     */
+    public static Result runUnpacked(Denoiser model, FlowMatchEuler scheduler, NDArray noise, Plan plan,
+            NDManager manager) {
+        long h = noise.getShape().get(2);
+        long w = noise.getShape().get(3);
+        try (NDManager generation = manager.newSubManager()) {
+            NDArray packed;
+            try (NDManager scope = generation.newSubManager()) {
+                scope.tempAttachAll(noise);
+                packed = LatentPacking.pack(noise);
+                packed.attach(generation);
+            }
+            Result d = run(model, scheduler, packed, plan, generation);
+            NDArray out = LatentPacking.unpack(d.latents(), h, w);
+            out.attach(manager);
+            return new Result(out, d.cache(), d.flops(), d.steps(), d.branches());
+        }
+    }
+
+    /** One timestep for each of {@code batch} samples. */
+    public static float[] perSample(float timestep, int batch) {
+        float[] t = new float[batch];
+        java.util.Arrays.fill(t, timestep);
+        return t;
     }
 
     /** Denoises {@code noise} (packed, float32); the returned latents are attached to {@code manager}. */

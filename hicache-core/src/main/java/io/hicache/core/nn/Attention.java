@@ -33,13 +33,19 @@ public record Attention(long heads, long headDim, double eps) {
         return s.norm(prefix + "norm_q", headDim, false).norm(prefix + "norm_k", headDim, false);
     }
 
-    /** Everything of a joint attention under {@code prefix}: both streams' q/k/v, norms and outputs. */
+    /**
+     * Everything of a joint attention under {@code prefix}: both streams' q/k/v and outputs, then
+     * the QK norms (the order tiny checkpoints are drawn in).
+     */
     public ParameterSpec declareJoint(ParameterSpec s, String prefix) {
-        declareSelf(s, prefix);
-        for (String proj : new String[] {"add_q_proj", "add_k_proj", "add_v_proj", "to_out.0", "to_add_out"}) {
+        for (String proj : new String[] {"to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "to_out.0",
+            "to_add_out"}) {
             Linear.declare(s, prefix + proj, dim(), dim(), true);
         }
-        return s.norm(prefix + "norm_added_q", headDim, false).norm(prefix + "norm_added_k", headDim, false);
+        for (String norm : new String[] {"norm_q", "norm_k", "norm_added_q", "norm_added_k"}) {
+            s.norm(prefix + norm, headDim, false);
+        }
+        return s;
     }
 
     /**

@@ -73,6 +73,11 @@ public final class TinyWeights {
         return this;
     }
 
+    /** Number of tensors added. */
+    public int size() {
+        return shapes.size();
+    }
+
     /** Writes all tensors, converted to {@code dtype}, into {@code file}. */
     public void write(Path file, TensorType dtype) throws IOException {
         write(file, new ArrayList<>(shapes.keySet()), dtype);

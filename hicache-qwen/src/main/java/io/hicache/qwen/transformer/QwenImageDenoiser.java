@@ -7,16 +7,13 @@ import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.cache.CacheSession;
 import io.hicache.core.cache.CacheStats;
 import io.hicache.core.cache.SiteKey;
-import io.hicache.core.diffusion.DenoisingLoop;
 import io.hicache.core.diffusion.Denoiser;
+import io.hicache.core.diffusion.DenoisingLoop;
 import io.hicache.core.diffusion.Guidance;
 import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.nn.RotaryEmbedding;
 import io.hicache.core.runtime.Precision;
-import io.hicache.core.runtime.TensorType;
 import io.hicache.core.sampling.FlowMatchEuler;
-import io.hicache.core.sampling.LatentPacking;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -107,17 +104,10 @@ public final class QwenImageDenoiser {
             RotaryEmbedding negRope = branches.size() == 2
                     ? transformer.rotaryEmbedding(r.negative().embeds().getShape().get(1), grids, generation)
                     : null;
-            NDArray packed;
-            try (NDManager scope = generation.newSubManager()) {
-                scope.tempAttachAll(r.noise());
-                packed = LatentPacking.pack(r.noise());
-                packed.attach(generation);
-            }
             Denoiser model = new Bound(r, condRope, negRope, (int) batch);
-            DenoisingLoop.Result d = DenoisingLoop.run(model, scheduler, packed,
-                    new DenoisingLoop.Plan(sigmas, branches, strategy, r.cache(), r.measureForecastError()), generation);
-            NDArray out = LatentPacking.unpack(d.latents(), latentH, latentW);
-            out.attach(manager);
+            DenoisingLoop.Result d = DenoisingLoop.runUnpacked(model, scheduler, r.noise(),
+                    new DenoisingLoop.Plan(sigmas, branches, strategy, r.cache(), r.measureForecastError()), manager);
+            NDArray out = d.latents();
             return new Result(out, d.cache(), d.flops(), d.steps(), d.branches());
         }
     }
@@ -138,8 +128,7 @@ public final class QwenImageDenoiser {
 
         @Override
         public NDArray velocity(NDArray latents, String branch, float timestep, CacheSession session, FlopCounter flops) {
-            float[] t = new float[batch];
-            Arrays.fill(t, timestep);
+            float[] t = DenoisingLoop.perSample(timestep, batch);
             boolean negative = SiteKey.UNCOND.equals(branch);
             Prompt p = negative ? request.negative() : request.prompt();
             return transformer.forward(Precision.cast(latents, transformer.dtype()), p.embeds(), p.mask(), t,
@@ -156,24 +145,7 @@ public final class QwenImageDenoiser {
         if (r.prompt() == null) {
             throw new IllegalArgumentException("a prompt is needed");
         }
-        if (r.steps() < 1) {
-            throw new IllegalArgumentException("steps must be >= 1, got " + r.steps());
-        }
-        if (r.width() <= 0 || r.height() <= 0 || r.width() % 16 != 0 || r.height() % 16 != 0) {
-            throw new IllegalArgumentException("width and height must be positive multiples of 16 (the 8× VAE latent is "
-                    + "packed in 2×2 patches), got " + r.width() + "×" + r.height());
-        }
-        Shape noise = r.noise().getShape();
-        long batch = noise.dimension() == 4 ? noise.get(0) : -1;
-        Shape expected = new Shape(batch, c.latentChannels(), r.height() / 8, r.width() / 8);
-        if (!noise.equals(expected)) {
-            throw new IllegalArgumentException("initial noise must be [B, " + c.latentChannels() + ", " + r.height() / 8
-                    + ", " + r.width() / 8 + "] for " + r.width() + "×" + r.height() + ", got " + noise);
-        }
-        TensorType type = Precision.typeOf(r.noise());
-        if (type != TensorType.F32) {
-            throw new IllegalArgumentException("initial noise must be float32, got " + type.displayName());
-        }
+        long batch = DenoisingLoop.checkLatentRequest(r.steps(), r.width(), r.height(), r.noise(), c.latentChannels());
         checkPrompt(r.prompt(), batch, c, "prompt_embeds");
         if (r.negative() != null) {
             checkPrompt(r.negative(), batch, c, "negative_prompt_embeds");

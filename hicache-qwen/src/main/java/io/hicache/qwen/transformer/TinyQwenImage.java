@@ -2,6 +2,7 @@ package io.hicache.qwen.transformer;
 
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.util.AtomicFiles;
+import io.hicache.core.weights.TinyWeights;
 import io.hicache.qwen.vae.TinyQwenVae;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -89,7 +90,7 @@ public final class TinyQwenImage {
             throws IOException {
         Files.createDirectories(dir);
         AtomicFiles.writeString(dir.resolve("config.json"), config.toJson());
-        TinyTensors t = new TinyTensors(seed);
+        TinyWeights t = new TinyWeights(seed);
         QwenImageTransformer.parameterSpec(config).shapes().forEach((name, shape) -> {
             boolean modulation = name.contains("_mod.1.") || name.startsWith("norm_out.linear");
             if (shape.length == 1 && name.endsWith(".weight")) {

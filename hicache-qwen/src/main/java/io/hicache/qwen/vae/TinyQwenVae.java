@@ -2,7 +2,7 @@ package io.hicache.qwen.vae;
 
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.util.AtomicFiles;
-import io.hicache.qwen.transformer.TinyTensors;
+import io.hicache.core.weights.TinyWeights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +29,7 @@ public final class TinyQwenVae {
     public static void write(Path vaeDir, QwenVaeConfig config, long seed, TensorType dtype) throws IOException {
         Files.createDirectories(vaeDir);
         AtomicFiles.writeString(vaeDir.resolve("config.json"), config.toJson());
-        TinyTensors t = new TinyTensors(seed);
+        TinyWeights t = new TinyWeights(seed);
         QwenVaeLayout.stored(config).shapes().forEach((name, shape) -> {
             if (name.endsWith(".gamma")) {
                 t.normal(name, 1, 0.1, shape);
