@@ -22,6 +22,7 @@ import io.hicache.core.pipeline.GenerationResult;
 import io.hicache.core.pipeline.HostTensor;
 import io.hicache.core.pipeline.ImagePipeline;
 import io.hicache.core.pipeline.InputShapes;
+import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.pipeline.PipelineSpec.Component;
@@ -251,5 +252,30 @@ class QwenImagePipelineTest {
         }
         assertEquals(latents[0], latents[1]);
         assertEquals(images[0], images[1]);
+    }
+
+    /** Wrong files are refused by the pre-load check with the file named, whatever the components asked for. */
+    @Test
+    void inconsistentModelsAreRefusedBeforeLoading(@TempDir Path dir) throws Exception {
+        Backend b = Backend.named("qwen-image");
+        SyntheticQwenModels.writeTiny(dir, 3, TensorType.F32, false);
+        PipelineSpec textOnly = new PipelineSpec(dir.toString(), Device.cpu(), TensorType.F32,
+                EnumSet.of(Component.TEXT_ENCODERS));
+        b.checkModel(textOnly);
+        Path config = dir.resolve("transformer").resolve("config.json");
+        String original = Files.readString(config);
+        Files.writeString(config, original.replaceFirst("\"joint_attention_dim\"\\s*:\\s*32", "\"joint_attention_dim\": 24"));
+        InvalidModelException width = assertThrows(InvalidModelException.class, () -> b.checkModel(textOnly));
+        assertTrue(width.getMessage().contains("hidden_size 32 differs from the transformer's joint_attention_dim 24"),
+                width.getMessage());
+        assertThrows(InvalidModelException.class, () -> b.checkModel(PipelineSpec.full(dir.toString(), Device.cpu(),
+                TensorType.F32)), "the transformer's own tensors do not match that width either");
+        Files.writeString(config, original);
+
+        Path index = dir.resolve("model_index.json");
+        Files.writeString(index, Files.readString(index).replace("\"QwenImagePipeline\"", "\"QwenImageEditPipeline\""));
+        InvalidModelException edit = assertThrows(InvalidModelException.class, () -> b.open(textOnly));
+        assertTrue(edit.getMessage().contains("model_index.json") && edit.getMessage().contains("QwenImageEditPipeline"),
+                edit.getMessage());
     }
 }
