@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * {@code --prompt-embeds FILE}: precomputed conditioning, row i for prompt index i. Holds
- * {@code prompt_embeds} [B, L, D] and, for models that use one, {@code pooled_prompt_embeds} [B, P];
+ * {@code prompt_embeds} [B, L, D] and, for models that use one (only for those), {@code pooled_prompt_embeds} [B, P];
  * {@code hicache encode-prompts} also records the prompts in the metadata entry {@code prompts}
  * (a JSON list). The rows define the prompts of a run: prompts given besides must match them.
  */
@@ -201,6 +201,9 @@ final class EmbeddingsFile implements Conditioning {
                         + " wide " + Arrays.toString(pooled.shape()) + ", but the model " + modelName + " takes "
                         + model.pooledWidth());
             }
+        } else if (pooled != null) {
+            throw new UsageException(OPTION + ": " + path + " has pooled_prompt_embeds, which the model " + modelName
+                    + " does not take (it is conditioned on prompt_embeds alone)");
         }
     }
 

@@ -28,14 +28,16 @@ class CliTest {
         assertTrue(help.matches("(?s).*--guidance, --guidance-scale=G\\s+Guidance scale\\.\\s+Default: 3\\.5.*"), help);
     }
 
-    /** Issue 10, defect 16: the help names the backends that are installed (here flux, and the tests' fake), no others. */
+    /** Issue 10, defect 16: the help names the backends that are installed (here flux, qwen-image and the tests' fake), no others. */
     @Test
     void helpListsTheInstalledBackends() {
         String help = CliRun.of("--help").out().replaceAll("\\s+", " ");
-        assertEquals(java.util.Set.of("flux", "fake"), installedIn(help, "--backend=NAME Model family, one of those installed: ", "."));
-        assertFalse(help.contains("qwen-image"), help);
+        assertEquals(java.util.Set.of("flux", "qwen-image", "fake"),
+                installedIn(help, "--backend=NAME Model family, one of those installed: ", "."));
+        assertFalse(help.contains("qwen-image-edit"), help);
         String encode = CliRun.of("encode-prompts", "--help").out().replaceAll("\\s+", " ");
-        assertEquals(java.util.Set.of("flux", "fake"), installedIn(encode, "one of those installed: ", " (default: flux)"));
+        assertEquals(java.util.Set.of("flux", "qwen-image", "fake"),
+                installedIn(encode, "one of those installed: ", " (default: flux)"));
     }
 
     private static java.util.Set<String> installedIn(String help, String before, String after) {

@@ -44,15 +44,20 @@ public final class QwenPromptEncoder implements AutoCloseable {
             throw new IllegalArgumentException("max sequence length must be 1 to "
                     + QwenPromptBatch.MAX_SEQUENCE_LENGTH_LIMIT + ", got " + maxSequenceLength);
         }
+        checkTemplate(tokenizer, template);
+        this.tokenizer = tokenizer;
+        this.encoder = encoder;
+        this.template = template;
+        this.maxSequenceLength = maxSequenceLength;
+    }
+
+    /** Refuses a tokenizer whose template prefix is not the {@code template.dropStart()} tokens the pipeline drops. */
+    public static void checkTemplate(Qwen2Tokenizer tokenizer, QwenPromptTemplate template) throws IOException {
         int prefix = tokenizer.encode(template.prefix()).length;
         if (prefix != template.dropStart()) {
             throw new IOException(tokenizer.origin() + ": the prompt template's prefix is " + prefix
                     + " tokens, but the pipeline drops " + template.dropStart() + ": not the Qwen2 tokenizer of Qwen-Image");
         }
-        this.tokenizer = tokenizer;
-        this.encoder = encoder;
-        this.template = template;
-        this.maxSequenceLength = maxSequenceLength;
     }
 
     /**

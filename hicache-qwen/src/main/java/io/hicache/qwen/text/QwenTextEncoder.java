@@ -14,6 +14,7 @@ import io.hicache.core.nn.Scopes;
 import io.hicache.core.runtime.Kernels;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.weights.Checkpoints;
 import io.hicache.core.weights.RenamedWeightSource;
 import io.hicache.core.weights.WeightSource;
 import io.hicache.core.weights.WeightStore;
@@ -116,6 +117,25 @@ public final class QwenTextEncoder implements AutoCloseable {
         } catch (NoSuchFileException e) {
             throw new NoSuchFileException(e.getFile(), null, e.getReason() + ": " + HOW_TO_GET);
         }
+    }
+
+    /**
+     * Checks {@code text_encoder/} from its config and the safetensors headers alone: the language
+     * model's layer count, then every tensor's name and shape (in either naming layout).
+     *
+     * @return the config
+     */
+    public static QwenTextConfig check(Path dir) throws IOException {
+        QwenTextConfig config = QwenTextConfig.read(dir);
+        try (WeightStore store = WeightStore.open(dir)) {
+            WeightSource lm = languageModel(store, config);
+            Checkpoints.requireBlocks(store, Layout.of(store).languageModel() + "layers.", config.numLayers(),
+                    "num_hidden_layers = " + config.numLayers());
+            lm.verify(spec(config).shapes());
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(e.getFile(), null, e.getReason() + ": " + HOW_TO_GET);
+        }
+        return config;
     }
 
     static final String HOW_TO_GET = "expected text_encoder/ of the Hugging Face repository Qwen/Qwen-Image"

@@ -20,6 +20,7 @@ import io.hicache.core.nn.SinusoidalTimesteps;
 import io.hicache.core.runtime.Kernels;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.weights.Checkpoints;
 import io.hicache.core.weights.WeightSource;
 import io.hicache.core.weights.WeightStore;
 import java.io.IOException;
@@ -110,6 +111,18 @@ public final class QwenImageTransformer implements AutoCloseable {
             throw new IllegalArgumentException("Qwen-Image computes in float32 or bfloat16, not " + dtype.displayName());
         }
         return new QwenImageTransformer(config, dtype, Parameters.load(weights, parameterSpec(config), dtype, manager));
+    }
+
+    /**
+     * Checks {@code weights} against {@code config} from names and shapes alone: the block count
+     * first, then every tensor.
+     *
+     * @throws io.hicache.core.weights.CheckpointMismatchException or
+     *     {@link io.hicache.core.pipeline.InvalidModelException} when they do not match
+     */
+    public static void check(WeightSource weights, QwenImageConfig config) throws IOException {
+        Checkpoints.requireBlocks(weights, BLOCK, config.numLayers(), "num_layers = " + config.numLayers());
+        weights.verify(parameterSpec(config).shapes());
     }
 
     /** Every parameter name and shape of {@code config}, in diffusers naming (1933 tensors for Qwen-Image). */

@@ -62,6 +62,15 @@ public final class QwenVaeDecoder implements AutoCloseable {
         }
     }
 
+    /** Checks {@code vae/} from its config and the safetensors header alone; returns the config. */
+    public static QwenVaeConfig check(Path dir) throws IOException {
+        QwenVaeConfig config = QwenVaeConfig.read(dir);
+        try (WeightStore store = WeightStore.open(dir)) {
+            OneFrameWeights.of(store, config);
+        }
+        return config;
+    }
+
     /** Loads from a source with the stored names (encoder tensors may be present; they are not read). */
     public static QwenVaeDecoder load(WeightSource source, QwenVaeConfig config, TensorType dtype, NDManager manager)
             throws IOException {

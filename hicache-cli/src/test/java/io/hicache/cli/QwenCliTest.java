@@ -1,0 +1,144 @@
+package io.hicache.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.hicache.core.cache.CacheConfig;
+import io.hicache.core.image.PngReader;
+import io.hicache.core.image.RgbImage;
+import io.hicache.core.pipeline.Backend;
+import io.hicache.core.pipeline.GenerationRequest;
+import io.hicache.core.pipeline.HostTensor;
+import io.hicache.core.pipeline.ImagePipeline;
+import io.hicache.core.pipeline.PipelineSpec;
+import io.hicache.core.pipeline.TextEmbeddings;
+import io.hicache.core.runtime.TensorType;
+import io.hicache.core.sampling.SeededNoise;
+import io.hicache.core.testing.IsolatedHicacheHome;
+import io.hicache.core.weights.SafetensorsFile;
+import io.hicache.core.weights.SafetensorsWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The launcher on the qwen-image backend (the built-in tiny model): the documented command lines, end to end. */
+@ExtendWith(IsolatedHicacheHome.class)
+class QwenCliTest {
+    static final String[] GENERATE = {"--backend", "qwen-image", "--model-path", "builtin:qwen-image-tiny",
+        "--prompt", "a red star", "--negative-prompt", " ", "--steps", "8", "--width", "128", "--height", "128"};
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void promptToPng() throws Exception {
+        Path out = dir.resolve("out");
+        CliRun r = CliRun.of(FluxCliTest.concat(GENERATE, "--output-dir", out.toString()));
+        assertEquals(0, r.exitCode(), r.err());
+        RgbImage image = PngReader.readImage(out.resolve("img_0.png"));
+        assertEquals(128, image.width());
+        assertEquals(128, image.height());
+    }
+
+    @Test
+    void latentOutput() throws Exception {
+        Path out = dir.resolve("out");
+        CliRun r = CliRun.of(FluxCliTest.concat(GENERATE, "--output-type", "latent", "--output-dir", out.toString()));
+        assertEquals(0, r.exitCode(), r.err());
+        try (SafetensorsFile f = SafetensorsFile.open(out.resolve("img_0.safetensors"))) {
+            assertArrayEquals(new long[] {1, 16, 16, 16}, f.info("latents").shapeArray());
+        }
+        assertFalse(Files.exists(out.resolve("img_0.png")));
+    }
+
+    @Test
+    void bench() throws Exception {
+        Path out = dir.resolve("bench");
+        CliRun r = CliRun.of("bench", "--backend", "qwen-image", "--model-path", "builtin:qwen-image-tiny", "--prompt",
+                "a red star", "--steps", "8", "--width", "128", "--height", "128", "--limit", "1", "--output-dir",
+                out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(Files.isRegularFile(out.resolve("bench.json")));
+    }
+
+    @Test
+    void initTinyWritesALoadableModel() throws Exception {
+        Path model = dir.resolve("tiny");
+        CliRun init = CliRun.of("init-tiny", "qwen-image", model.toString(), "--sharded");
+        assertEquals(0, init.exitCode(), init.err());
+        assertTrue(Files.isRegularFile(model.resolve("text_encoder").resolve("model.safetensors.index.json")));
+        Path out = dir.resolve("out");
+        CliRun r = CliRun.of("--backend", "qwen-image", "--model-path", model.toString(), "--prompt", "a cat",
+                "--steps", "2", "--width", "64", "--height", "64", "--output-dir", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(Files.isRegularFile(out.resolve("img_0.png")));
+    }
+
+    /**
+     * {@code --prompt-embeds} with [B, L, hidden] and no pooled tensor, as encode-prompts writes it for
+     * this backend and as a hand-written file gives it; the images are the library's for the same embeddings.
+     */
+    @Test
+    void promptEmbedsWithoutPooledTensor() throws Exception {
+        Path encoded = dir.resolve("E.safetensors");
+        CliRun enc = CliRun.of("encode-prompts", "--backend", "qwen-image", "--model-path", "builtin:qwen-image-tiny",
+                "--prompt", "a red star", "--output", encoded.toString());
+        assertEquals(0, enc.exitCode(), enc.err());
+        try (SafetensorsFile f = SafetensorsFile.open(encoded)) {
+            assertEquals(3, f.info("prompt_embeds").shapeArray().length);
+            assertEquals(32, f.info("prompt_embeds").shapeArray()[2]);
+            assertFalse(f.names().contains("pooled_prompt_embeds"));
+        }
+        Path out = dir.resolve("out");
+        CliRun r = CliRun.of("--backend", "qwen-image", "--model-path", "builtin:qwen-image-tiny", "--prompt-embeds",
+                encoded.toString(), "--steps", "2", "--width", "64", "--height", "64", "--output-type", "latent",
+                "--output-dir", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+
+        Path handWritten = dir.resolve("H.safetensors");
+        try (NDManager m = NDManager.newBaseManager()) {
+            new SafetensorsWriter().add("prompt_embeds", SeededNoise.gaussian(4, new Shape(2, 5, 32), m)).write(handWritten);
+        }
+        Path out2 = dir.resolve("out2");
+        CliRun r2 = CliRun.of("--backend", "qwen-image", "--model-path", "builtin:qwen-image-tiny", "--prompt-embeds",
+                handWritten.toString(), "--steps", "2", "--width", "64", "--height", "64", "--output-type", "latent",
+                "--mode", "original", "--output-dir", out2.toString());
+        assertEquals(0, r2.exitCode(), r2.err());
+        try (ImagePipeline p = Backend.named("qwen-image").open(PipelineSpec.full("builtin:qwen-image-tiny", Device.cpu(),
+                TensorType.F32)); SafetensorsFile e = SafetensorsFile.open(handWritten)) {
+            HostTensor tokens = HostTensor.read(e, "prompt_embeds");
+            for (int i = 0; i < 2; i++) {
+                try (SafetensorsFile f = SafetensorsFile.open(out2.resolve("img_" + i + ".safetensors"))) {
+                    GenerationRequest same = new GenerationRequest("", null, i, 2, 64, 64, 3.5,
+                            CacheConfig.of(io.hicache.core.cache.CacheMode.ORIGINAL),
+                            new TextEmbeddings(tokens.batchItem(i), null), null, false, false);
+                    assertEquals(p.generate(same).latents(), HostTensor.read(f, "latents"), "img_" + i);
+                }
+            }
+        }
+    }
+
+    /** A pooled tensor the model does not take is refused before loading, not at the first image. */
+    @Test
+    void pooledEmbeddingsAreRefusedBeforeLoading() throws Exception {
+        Path file = dir.resolve("P.safetensors");
+        try (NDManager m = NDManager.newBaseManager()) {
+            new SafetensorsWriter().add("prompt_embeds", SeededNoise.gaussian(4, new Shape(1, 5, 32), m))
+                    .add("pooled_prompt_embeds", SeededNoise.gaussian(5, new Shape(1, 8), m)).write(file);
+        }
+        Path out = dir.resolve("out");
+        CliRun r = CliRun.of("--backend", "qwen-image", "--model-path", "builtin:qwen-image-tiny", "--prompt-embeds",
+                file.toString(), "--steps", "2", "--width", "64", "--height", "64", "--output-dir", out.toString());
+        assertEquals(2, r.exitCode(), r.err());
+        assertTrue(r.err().contains("pooled_prompt_embeds, which the model builtin:qwen-image-tiny does not take"),
+                r.err());
+        assertFalse(Files.exists(out));
+    }
+}
