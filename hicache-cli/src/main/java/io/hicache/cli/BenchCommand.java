@@ -48,8 +48,13 @@ import picocli.CommandLine.Option;
                 + "error_vs_step.png to the output directory. The model is builtin:flux-tiny unless --model-path "
                 + "says otherwise; builtin:flux-mid gives numbers that mean something on a CPU.")
 public final class BenchCommand extends ToolCommand {
-    /** The built-in tiny model: a benchmark runs out of the box; builtin:flux-mid is the meaningful one on a CPU. */
-    static final String DEFAULT_MODEL = "builtin:flux-tiny";
+    /**
+     * The backend's built-in tiny model ({@code builtin:flux-tiny}, {@code builtin:qwen-image-tiny}): a
+     * benchmark runs out of the box; builtin:flux-mid is the meaningful one on a CPU.
+     */
+    static String defaultModel(Backend backend) {
+        return "builtin:" + backend.name() + "-tiny";
+    }
 
     @Mixin
     ToolOptions.Model model = new ToolOptions.Model();
@@ -114,7 +119,7 @@ public final class BenchCommand extends ToolCommand {
         int[] gemmShape = parseGemm();
         PathArguments.requireDirectory("--output-dir", outputDir);
         Backend b = model.backend();
-        String modelPath = model.path == null ? DEFAULT_MODEL : model.path;
+        String modelPath = model.path == null ? defaultModel(b) : model.path;
         Device d = model.device();
         TensorType type = model.dtype(d);
         BenchmarkPlan plan = new BenchmarkPlan(list, seed, steps, width, height, guidance, configs, warmup, repeat,
