@@ -71,7 +71,9 @@ final class BatchRun {
             RunConfig.Sampling sampling = config.sampling(defaults(backend, model));
             int workers = devices.size()
                     * DeviceChoice.usefulWorkersPerDevice(config.workersPerDevice(), plan.jobs().size(), devices.size());
-            boolean sharedEncoder = config.sharedEncoder() && config.promptEmbeds() == null && workers > 1;
+            // one encoder for all workers; with --encode-first also for one worker, run before any worker loads
+            boolean sharedEncoder = config.promptEmbeds() == null
+                    && (config.encodeFirst() || config.sharedEncoder() && workers > 1);
             Set<Component> components = EnumSet.of(Component.TRANSFORMER);
             if (config.outputType().writesPng()) {
                 components.add(Component.VAE);
@@ -147,9 +149,12 @@ final class BatchRun {
                     if (conditioning == null) {
                         encoder = new SharedEncoder(s.backend(), s.encoderSpec(), resume.todo(),
                                 s.settings().trueCfgScale() > 1 ? s.settings().negativePrompt() : null,
-                                s.devices().size() * workersPerDevice + 1);
+                                config.encodeFirst() ? resume.todo().size() + 1 : s.devices().size() * workersPerDevice + 1);
                         conditioning = encoder;
                         encoder.start();
+                        if (config.encodeFirst()) {
+                            encoder.awaitFinished(); // the text encoders are freed before the workers load
+                        }
                     }
                     JobRunner runner = new JobRunner(s.settings(), config.outputType(), out.path(), conditioning,
                             s.noise(), config.measureForecastError());

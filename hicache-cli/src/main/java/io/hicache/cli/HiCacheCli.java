@@ -204,6 +204,11 @@ public final class HiCacheCli implements Callable<Integer> {
                 description = "With several workers, encode each prompt once, with one copy of the text encoders, "
                         + "for all of them.")
         boolean sharedEncoder = true;
+
+        @Option(order = 405, names = {"--encode-first", "--encode_first"},
+                description = "Encode every prompt before the denoising model loads, then free the text encoders, so "
+                        + "they are never in memory next to the transformer (Qwen-Image on one 80 GB GPU).")
+        boolean encodeFirst;
     }
 
     static final class OutputOptions {
@@ -237,7 +242,7 @@ public final class HiCacheCli implements Callable<Integer> {
             }
             CacheConfig cacheConfig = cache.toConfig();
             RunConfig config = new RunConfig(model.backend, model.modelPath, model.dtype, devices.gpus, devices.device,
-                    devices.workers, devices.sharedEncoder, prompts.promptFile, List.copyOf(prompts.prompts),
+                    devices.workers, devices.sharedEncoder, devices.encodeFirst, prompts.promptFile, List.copyOf(prompts.prompts),
                     prompts.negativePrompt, prompts.startIndex, prompts.limit, prompts.imagesPerPrompt,
                     prompts.shard == null ? Shard.WHOLE : Shard.parse(prompts.shard), model.steps, model.width,
                     model.height, model.guidance, model.trueCfgScale, model.seed, cacheConfig, cache.measureForecastError,

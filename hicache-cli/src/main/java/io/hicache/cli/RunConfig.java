@@ -25,6 +25,7 @@ record RunConfig(
         String device,
         int workersPerDevice,
         boolean sharedEncoder,
+        boolean encodeFirst,
         Path promptFile,
         List<String> prompts,
         String negativePrompt,

@@ -64,6 +64,11 @@ final class SharedEncoder implements Conditioning {
         thread.start();
     }
 
+    /** Waits until every prompt is encoded (or failed) and the encoder pipeline is closed. */
+    void awaitFinished() throws InterruptedException {
+        thread.join();
+    }
+
     private void encodeAll() {
         ImagePipeline pipeline = open();
         if (pipeline == null) {

@@ -46,6 +46,8 @@ public final class FakeBackend implements Backend {
 
     /** Every spec opened in this JVM, for assertions. */
     static final List<PipelineSpec> OPENED = Collections.synchronizedList(new ArrayList<>());
+    /** "open COMPONENTS" and "close COMPONENTS" of every pipeline, in the order they happened. */
+    static final List<String> EVENTS = Collections.synchronizedList(new ArrayList<>());
     static final AtomicInteger ENCODES = new AtomicInteger();
     private static final Map<Path, AtomicInteger> TRANSFORMER_LOADS = new ConcurrentHashMap<>();
     /** What a test does to the world while an image is being made. */
@@ -67,6 +69,7 @@ public final class FakeBackend implements Backend {
 
     static void reset() {
         OPENED.clear();
+        EVENTS.clear();
         ENCODES.set(0);
         duringGenerate = null;
     }
@@ -142,6 +145,7 @@ public final class FakeBackend implements Backend {
             }
         }
         OPENED.add(spec);
+        EVENTS.add("open " + spec.components());
         return new FakePipeline(spec, dir, Long.parseLong(props.getProperty("delay_ms", "0")));
     }
 
@@ -258,6 +262,8 @@ public final class FakeBackend implements Backend {
         }
 
         @Override
-        public void close() {}
+        public void close() {
+            EVENTS.add("close " + spec.components());
+        }
     }
 }

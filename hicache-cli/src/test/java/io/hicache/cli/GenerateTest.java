@@ -304,6 +304,22 @@ class GenerateTest {
         assertEquals("failed", JSON.readTree(out2.resolve("run.json").toFile()).get("status").asText());
     }
 
+    /** --encode-first: every prompt is encoded and the text encoders are closed before the denoiser loads. */
+    @Test
+    void encodeFirstFreesTheTextEncodersBeforeTheDenoiserLoads() throws IOException {
+        Path out = dir.resolve("out");
+        CliRun r = generate(out, "--encode-first");
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals(List.of("open [TEXT_ENCODERS]", "close [TEXT_ENCODERS]", "open [TRANSFORMER, VAE]",
+                "close [TRANSFORMER, VAE]"), FakeBackend.EVENTS);
+        Path plain = dir.resolve("plain");
+        assertEquals(0, generate(plain).exitCode());
+        assertEquals(images(plain), images(out));
+        for (String name : images(out)) {
+            assertArrayEquals(Files.readAllBytes(plain.resolve(name)), Files.readAllBytes(out.resolve(name)), name);
+        }
+    }
+
     @Test
     void aLoadFailureFromAnInvalidModelIsNotRetried() throws IOException {
         Path invalid = FakeBackend.createModel(dir.resolve("invalid-model"), 0, 5);
