@@ -2,6 +2,7 @@ package io.hicache.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hicache.core.pipeline.HostTensor;
 import io.hicache.core.pipeline.InputShapes;
 import io.hicache.core.pipeline.TextEmbeddings;
 import java.io.IOException;
@@ -27,14 +28,18 @@ final class EmbeddingsFile implements Conditioning {
     private final BatchTensorFile pooled;
     private final BatchTensorFile negativeTokens;
     private final BatchTensorFile negativePooled;
+    private final BatchTensorFile mask;
+    private final BatchTensorFile negativeMask;
 
     private EmbeddingsFile(Path path, BatchTensorFile tokens, BatchTensorFile pooled, BatchTensorFile negativeTokens,
-            BatchTensorFile negativePooled) {
+            BatchTensorFile negativePooled, BatchTensorFile mask, BatchTensorFile negativeMask) {
         this.path = path;
         this.tokens = tokens;
         this.pooled = pooled;
         this.negativeTokens = negativeTokens;
         this.negativePooled = negativePooled;
+        this.mask = mask;
+        this.negativeMask = negativeMask;
     }
 
     /**
@@ -84,7 +89,19 @@ final class EmbeddingsFile implements Conditioning {
                     ? add(opened, BatchTensorFile.open(path, OPTION, "negative_prompt_embeds", 3, 1)) : null;
             BatchTensorFile negPooled = tokens.contains("negative_pooled_prompt_embeds")
                     ? add(opened, BatchTensorFile.open(path, OPTION, "negative_pooled_prompt_embeds", 2, 1)) : null;
+            // rows of models whose text length varies are padded to the longest; a mask [B, L] says how far
+            BatchTensorFile mask = tokens.contains("prompt_embeds_mask")
+                    ? add(opened, BatchTensorFile.open(path, OPTION, "prompt_embeds_mask", 2, 1)) : null;
+            BatchTensorFile negMask = tokens.contains("negative_prompt_embeds_mask")
+                    ? add(opened, BatchTensorFile.open(path, OPTION, "negative_prompt_embeds_mask", 2, 1)) : null;
             sameShape(pooled, negPooled, "pooled_prompt_embeds", "negative_pooled_prompt_embeds");
+            long[] tokenRows = {tokens.shape()[0], tokens.shape()[1]};
+            for (BatchTensorFile m : new BatchTensorFile[] {mask, negMask}) {
+                if (m != null && !Arrays.equals(m.shape(), tokenRows)) {
+                    throw new UsageException(OPTION + ": " + m.tensorName() + " " + Arrays.toString(m.shape())
+                            + " must be [B, L] of prompt_embeds " + Arrays.toString(tokens.shape()));
+                }
+            }
             for (BatchTensorFile t : opened) {
                 if (t.shape()[0] != tokens.shape()[0]) {
                     throw new UsageException(OPTION + ": prompt_embeds " + Arrays.toString(tokens.shape()) + " and "
@@ -95,7 +112,7 @@ final class EmbeddingsFile implements Conditioning {
                 throw new UsageException(OPTION + ": negative_prompt_embeds " + Arrays.toString(negTokens.shape())
                         + " must be shaped as prompt_embeds " + Arrays.toString(tokens.shape()));
             }
-            return new EmbeddingsFile(path, tokens, pooled, negTokens, negPooled);
+            return new EmbeddingsFile(path, tokens, pooled, negTokens, negPooled, mask, negMask);
         } catch (RuntimeException e) {
             opened.forEach(BatchTensorFile::close);
             throw e;
@@ -209,7 +226,32 @@ final class EmbeddingsFile implements Conditioning {
 
     @Override
     public TextEmbeddings forJob(Job job) throws Exception {
-        return new TextEmbeddings(tokens.item(job.promptIndex()), pooled == null ? null : pooled.item(job.promptIndex()));
+        return new TextEmbeddings(kept(tokens, mask, job.promptIndex()),
+                pooled == null ? null : pooled.item(job.promptIndex()));
+    }
+
+    /** Row {@code i} of {@code t} [1, L, D], cut to the tokens its mask keeps when there is a mask. */
+    private HostTensor kept(BatchTensorFile t, BatchTensorFile rowMask, int i) throws IOException {
+        HostTensor row = t.item(i);
+        if (rowMask == null) {
+            return row;
+        }
+        float[] m = rowMask.item(i).data();
+        int length = 0;
+        while (length < m.length && m[length] == 1f) {
+            length++;
+        }
+        for (int j = length; j < m.length; j++) {
+            if (m[j] != 0f) {
+                throw new IOException(path + ": row " + i + " of " + rowMask.tensorName()
+                        + " is not ones followed by zeros (right padding)");
+            }
+        }
+        if (length == 0) {
+            throw new IOException(path + ": row " + i + " of " + rowMask.tensorName() + " keeps no token");
+        }
+        long d = row.dim(2);
+        return new HostTensor(new long[] {1, length, d}, Arrays.copyOf(row.data(), Math.toIntExact(length * d)));
     }
 
     @Override
@@ -217,13 +259,14 @@ final class EmbeddingsFile implements Conditioning {
         if (negativeTokens == null) {
             return null;
         }
-        return new TextEmbeddings(negativeTokens.item(job.promptIndex()),
+        return new TextEmbeddings(kept(negativeTokens, negativeMask, job.promptIndex()),
                 negativePooled == null ? null : negativePooled.item(job.promptIndex()));
     }
 
     @Override
     public void close() {
-        for (BatchTensorFile t : new BatchTensorFile[] {tokens, pooled, negativeTokens, negativePooled}) {
+        for (BatchTensorFile t : new BatchTensorFile[] {tokens, pooled, negativeTokens, negativePooled, mask,
+            negativeMask}) {
             if (t != null) {
                 t.close();
             }

@@ -13,9 +13,11 @@ import io.hicache.core.weights.SafetensorsWriter;
 import java.io.PrintWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -67,35 +69,71 @@ public final class EncodePromptsCommand extends ToolCommand {
         PipelineSpec s = new PipelineSpec(model.path(b), d, model.dtype(d), EnumSet.of(Component.TEXT_ENCODERS));
         b.checkModel(s);
         long start = System.nanoTime();
-        try (ImagePipeline encoder = b.open(s)) {
-            TextEmbeddings first = encoder.encode(list.get(0));
-            long[] tokenShape = batchShape(list.size(), first.tokens());
+        Path spool = Files.createTempFile(output.toAbsolutePath().getParent(), ".encode-prompts-", ".tmp");
+        try (ImagePipeline encoder = b.open(s);
+                FileChannel rows = FileChannel.open(spool, StandardOpenOption.WRITE, StandardOpenOption.READ)) {
+            // each prompt's token embeddings go to the spool file, so memory holds one row at a time
+            long[] lengths = new long[list.size()];
+            long width = -1;
             List<HostTensor> pooled = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                TextEmbeddings e = encode(encoder, list.get(i));
+                lengths[i] = checkRow(e.tokens(), width, list.get(i));
+                width = e.tokens().dim(2);
+                pooled.add(e.pooled());
+                write(rows, e.tokens());
+            }
+            TextEmbeddings negative = negativePrompt == null ? null : encode(encoder, negativePrompt);
+            long longest = Arrays.stream(lengths).max().orElse(0);
+            if (negative != null) {
+                longest = Math.max(longest, checkRow(negative.tokens(), width, negativePrompt));
+            }
+            long n = longest;
+            long dim = width;
+            // models whose text length varies (Qwen-Image) get rows padded to the longest and a mask
+            boolean masked = Arrays.stream(lengths).anyMatch(l -> l != n)
+                    || negative != null && negative.tokens().dim(1) != n;
+            long[] tokenShape = {list.size(), n, dim};
             SafetensorsWriter w = new SafetensorsWriter()
                     .metadata("prompts", JSON.writeValueAsString(list))
                     .metadata("backend", b.name())
                     .metadata("model", s.model())
                     .add("prompt_embeds", TensorType.F32, tokenShape, 4 * product(tokenShape), channel -> {
-                        for (int i = 0; i < list.size(); i++) {
-                            TextEmbeddings e = i == 0 ? first : encode(encoder, list.get(i));
-                            checkSame(first.tokens(), e.tokens(), list.get(i));
-                            pooled.add(e.pooled());
-                            write(channel, e.tokens());
+                        long offset = 0;
+                        for (long length : lengths) {
+                            ByteBuffer row = ByteBuffer.allocate(Math.toIntExact(4 * n * dim)).order(ByteOrder.LITTLE_ENDIAN);
+                            row.limit(Math.toIntExact(4 * length * dim));
+                            while (row.hasRemaining()) {
+                                if (rows.read(row, offset + row.position()) < 0) {
+                                    throw new IOException("the spooled embeddings in " + spool + " ended early");
+                                }
+                            }
+                            offset += 4 * length * dim;
+                            row.limit(row.capacity()).position(0);
+                            while (row.hasRemaining()) {
+                                channel.write(row);
+                            }
                         }
                     });
-            if (first.pooled() != null) {
-                long[] pooledShape = batchShape(list.size(), first.pooled());
+            if (masked) {
+                addMask(w, "prompt_embeds_mask", lengths, n);
+            }
+            if (pooled.get(0) != null) {
+                long[] pooledShape = batchShape(list.size(), pooled.get(0));
                 w.add("pooled_prompt_embeds", TensorType.F32, pooledShape, 4 * product(pooledShape), channel -> {
                     for (HostTensor p : pooled) {
                         write(channel, p);
                     }
                 });
             }
-            if (negativePrompt != null) {
-                TextEmbeddings negative = encode(encoder, negativePrompt);
-                checkSame(first.tokens(), negative.tokens(), negativePrompt);
+            if (negative != null) {
                 w.metadata("negative_prompt", negativePrompt);
-                addRepeated(w, "negative_prompt_embeds", negative.tokens(), list.size());
+                addRepeated(w, "negative_prompt_embeds", padded(negative.tokens(), n), list.size());
+                if (masked) {
+                    long[] negativeLengths = new long[list.size()];
+                    Arrays.fill(negativeLengths, negative.tokens().dim(1));
+                    addMask(w, "negative_prompt_embeds_mask", negativeLengths, n);
+                }
                 if (negative.pooled() != null) {
                     addRepeated(w, "negative_pooled_prompt_embeds", negative.pooled(), list.size());
                 }
@@ -103,10 +141,38 @@ public final class EncodePromptsCommand extends ToolCommand {
             w.write(output);
             out.printf(Locale.ROOT, "encoded %d prompt(s) in %.1f s on %s: prompt_embeds %s%s -> %s%n", list.size(),
                     (System.nanoTime() - start) / 1e9, DeviceChoice.name(d), Arrays.toString(tokenShape),
-                    first.pooled() == null ? ""
-                            : ", pooled_prompt_embeds " + Arrays.toString(batchShape(list.size(), first.pooled())),
+                    pooled.get(0) == null ? ""
+                            : ", pooled_prompt_embeds " + Arrays.toString(batchShape(list.size(), pooled.get(0))),
                     output);
+        } finally {
+            Files.deleteIfExists(spool);
         }
+    }
+
+    /** The token count of one prompt's embeddings [1, L, D], which must have the width of the others. */
+    private static long checkRow(HostTensor tokens, long width, String prompt) {
+        if (tokens.rank() != 3 || tokens.dim(0) != 1 || width >= 0 && tokens.dim(2) != width) {
+            throw new IllegalStateException("prompt '" + prompt + "' encodes to " + Arrays.toString(tokens.shape())
+                    + ", the others to [1, L, " + width + "]");
+        }
+        return tokens.dim(1);
+    }
+
+    /** [1, L, D] zero-padded to [1, n, D]. */
+    private static HostTensor padded(HostTensor tokens, long n) {
+        long d = tokens.dim(2);
+        return new HostTensor(new long[] {1, n, d}, Arrays.copyOf(tokens.data(), Math.toIntExact(n * d)));
+    }
+
+    /** {@code name} [B, n]: 1 for the first {@code lengths[i]} tokens of row i, 0 for its padding. */
+    private static void addMask(SafetensorsWriter w, String name, long[] lengths, long n) {
+        float[] mask = new float[Math.toIntExact(lengths.length * n)];
+        for (int i = 0; i < lengths.length; i++) {
+            Arrays.fill(mask, Math.toIntExact(i * n), Math.toIntExact(i * n + lengths[i]), 1f);
+        }
+        ByteBuffer bytes = ByteBuffer.allocate(4 * mask.length).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(mask);
+        w.add(name, TensorType.F32, new long[] {lengths.length, n}, bytes);
     }
 
     /** Before anything loads: {@code --output} replaces no directory, no prompt file, and no file unasked. */

@@ -125,6 +125,59 @@ class QwenCliTest {
         }
     }
 
+    /**
+     * Prompts of different token lengths (and a negative prompt of yet another) share one file: rows
+     * are padded to the longest with a mask, and each image equals the one made by encoding in the run.
+     */
+    @Test
+    void promptsOfDifferentLengthsShareOneEmbeddingsFile() throws Exception {
+        Path encoded = dir.resolve("E.safetensors");
+        CliRun enc = CliRun.of("encode-prompts", "--backend", "qwen-image", "--model-path", "builtin:qwen-image-tiny",
+                "--prompt", "a red star", "--prompt", "a large blue circle in the top left corner on a white background",
+                "--negative-prompt", " ", "--output", encoded.toString());
+        assertEquals(0, enc.exitCode(), enc.err());
+        try (SafetensorsFile f = SafetensorsFile.open(encoded)) {
+            long[] shape = f.info("prompt_embeds").shapeArray();
+            assertArrayEquals(new long[] {2, shape[1]}, f.info("prompt_embeds_mask").shapeArray());
+            assertArrayEquals(shape, f.info("negative_prompt_embeds").shapeArray());
+            float[] mask = HostTensor.read(f, "prompt_embeds_mask").data();
+            float kept0 = 0;
+            float kept1 = 0;
+            for (int j = 0; j < shape[1]; j++) {
+                kept0 += mask[j];
+                kept1 += mask[(int) shape[1] + j];
+            }
+            assertTrue(kept0 < kept1 && kept1 == shape[1], "the short prompt is padded: " + kept0 + " of " + kept1);
+            float[] negativeMask = HostTensor.read(f, "negative_prompt_embeds_mask").data();
+            float negativeKept = 0;
+            for (int j = 0; j < shape[1]; j++) {
+                negativeKept += negativeMask[j];
+            }
+            assertEquals(6, negativeKept, "\" \" keeps 6 tokens");
+        }
+        String[] common = {"--backend", "qwen-image", "--model-path", "builtin:qwen-image-tiny", "--negative-prompt",
+            " ", "--steps", "3", "--width", "64", "--height", "64", "--output-type", "latent", "--quiet"};
+        Path fromFile = dir.resolve("from-file");
+        CliRun r = CliRun.of(concat(common, "--prompt-embeds", encoded.toString(), "--output-dir", fromFile.toString()));
+        assertEquals(0, r.exitCode(), r.err());
+        Path inRun = dir.resolve("in-run");
+        CliRun direct = CliRun.of(concat(common, "--prompt", "a red star", "--prompt",
+                "a large blue circle in the top left corner on a white background", "--output-dir", inRun.toString()));
+        assertEquals(0, direct.exitCode(), direct.err());
+        for (int i = 0; i < 2; i++) {
+            try (SafetensorsFile a = SafetensorsFile.open(fromFile.resolve("img_" + i + ".safetensors"));
+                    SafetensorsFile b = SafetensorsFile.open(inRun.resolve("img_" + i + ".safetensors"))) {
+                assertEquals(HostTensor.read(b, "latents"), HostTensor.read(a, "latents"), "img_" + i);
+            }
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     /** A pooled tensor the model does not take is refused before loading, not at the first image. */
     @Test
     void pooledEmbeddingsAreRefusedBeforeLoading() throws Exception {
