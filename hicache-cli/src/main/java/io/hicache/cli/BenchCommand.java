@@ -93,7 +93,7 @@ public final class BenchCommand extends ToolCommand {
     @Option(names = "--warmup", defaultValue = "1", paramLabel = "N", description = "Untimed generations first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N", description = "Timed generations per configuration and prompt; the median counts (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N", description = "Rounds of timed generations: every configuration runs once per round, interleaved, and the median over rounds counts (default: ${DEFAULT-VALUE}).")
     int repeat;
 
     @Option(names = "--site-errors", negatable = true, defaultValue = "true", fallbackValue = "true",
@@ -137,6 +137,9 @@ public final class BenchCommand extends ToolCommand {
                 out.flush();
             }).run(plan, modelPath, DeviceChoice.name(d), type.displayName(), gemmGflops);
         }
+        // the yardstick again: a machine that got faster or slower during the run shows here
+        outcome = new BenchmarkRunner.Outcome(outcome.report().withGemmAfter(
+                MachineGemm.gflops(d, type, gemmShape[0], gemmShape[1], 5)), outcome.images());
         String table = table(outcome.report());
         out.print(table);
         AtomicFiles.writeString(outputDir.resolve("bench.txt"), table);
@@ -209,14 +212,21 @@ public final class BenchCommand extends ToolCommand {
         PrintWriter p = new PrintWriter(s);
         p.printf(Locale.ROOT, "%s on %s, %s, %d steps, %dx%d, %d prompt(s)%n", r.model(), r.device(), r.dtype(), r.steps(),
                 r.width(), r.height(), r.prompts().size());
-        p.printf(Locale.ROOT, "machine GEMM %.1f GFLOP/s; transformer (original) %.1f GFLOP/s = %.0f%% of it%n",
-                r.gemmGflops(), r.transformerGflops(), 100 * r.efficiency());
-        p.printf(Locale.ROOT, "%-24s %4s %9s %9s %6s %6s %6s %9s %9s %7s %6s %8s %9s %9s %6s%n", "config", "full",
-                "denoise s", "total s", "wall×", "FLOPs×", "ratio", "cache MiB", "peak RSS", "PSNR", "SSIM",
-                "lat.relL2", "full ms", "fcst ms", "fcst%");
+        p.printf(Locale.ROOT, "machine GEMM %.1f GFLOP/s before, %.1f after (%+.1f%%); transformer (original) %.1f "
+                + "GFLOP/s = %.0f%% of it%n", r.gemmGflops(), r.gemmGflopsAfter(), 100 * r.gemmDrift(),
+                r.transformerGflops(), 100 * r.efficiency());
+        if (Math.abs(r.gemmDrift()) > 0.05) {
+            p.printf(Locale.ROOT, "WARNING: the machine's GEMM speed changed by %+.1f%% during the run; "
+                    + "compare only configurations measured in the same rounds%n", 100 * r.gemmDrift());
+        }
+        p.printf(Locale.ROOT, "%-24s %4s %9s %9s %6s %11s %6s %6s %9s %9s %7s %6s %8s %9s %9s %6s%n", "config", "full",
+                "denoise s", "total s", "wall×", "wall× range", "FLOPs×", "ratio", "cache MiB", "peak RSS", "PSNR",
+                "SSIM", "lat.relL2", "full ms", "fcst ms", "fcst%");
         for (BenchmarkReport.ConfigResult c : r.results()) {
-            p.printf(Locale.ROOT, "%-24s %4d %9.3f %9.3f %6.2f %6.2f %6.2f %9.1f %9.0f %7s %6.4f %8.4f %9.1f %9s %6s%n",
-                    c.tag(), c.fullSteps(), c.denoiseSeconds(), c.totalSeconds(), c.wallSpeedup(), c.flopsSpeedup(),
+            p.printf(Locale.ROOT,
+                    "%-24s %4d %9.3f %9.3f %6.2f %11s %6.2f %6.2f %9.1f %9.0f %7s %6.4f %8.4f %9.1f %9s %6s%n",
+                    c.tag(), c.fullSteps(), c.denoiseSeconds(), c.totalSeconds(), c.wallSpeedup(),
+                    String.format(Locale.ROOT, "%.2f-%.2f", c.wallSpeedupMin(), c.wallSpeedupMax()), c.flopsSpeedup(),
                     c.wallOverFlopsSpeedup(), c.cachePeakBytes() / 1048576.0, c.peakResidentBytes() / 1048576.0,
                     Double.isInfinite(c.psnr()) ? "inf" : String.format(Locale.ROOT, "%.2f", c.psnr()), c.ssim(),
                     c.latentRelativeL2(), c.fullStepMillis(),
@@ -224,8 +234,9 @@ public final class BenchCommand extends ToolCommand {
                     Double.isNaN(c.forecastOverFullStep()) ? "-"
                             : String.format(Locale.ROOT, "%.1f", 100 * c.forecastOverFullStep()));
         }
-        p.println("(wall× and FLOPs× are relative to original; ratio = wall× / FLOPs×; peak RSS in MiB; "
-                + "fcst% = forecast-step over full-step time)");
+        p.printf(Locale.ROOT, "(wall× and FLOPs× are relative to original; wall× is the median over %d interleaved "
+                + "round(s), its range the smallest and largest round; ratio = wall× / FLOPs×; peak RSS in MiB; "
+                + "fcst%% = forecast-step over full-step time)%n", r.results().get(0).rounds());
         for (BenchmarkReport.ConfigResult c : r.results()) {
             if (!c.forecastErrorByModule().isEmpty()) {
                 StringBuilder sb = new StringBuilder("  forecast error " + c.tag() + ":");

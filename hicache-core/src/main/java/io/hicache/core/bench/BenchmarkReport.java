@@ -7,8 +7,12 @@ import java.util.Map;
 /**
  * Results of a benchmark. Times are seconds (medians over repeats, averaged over prompts), speedups
  * are relative to the {@code original} run, quality compares each image with the original image of
- * the same seed. {@code transformerGflops} is the original run's executed FLOPs over its denoising
- * time; {@code efficiency} divides it by the machine's GEMM speed measured in the same run.
+ * the same seed. Configurations run interleaved, round by round; the wall-clock speedup is the median
+ * of the rounds' ratios, with their smallest and largest as the spread. {@code transformerGflops} is
+ * the original run's executed FLOPs over its denoising time; {@code efficiency} divides it by the
+ * machine's GEMM speed measured before the run ({@code gemmGflops}); {@code gemmGflopsAfter} is the
+ * same yardstick measured after it (NaN when not measured), so a run whose machine speed drifted
+ * says so.
  */
 public record BenchmarkReport(
         String model,
@@ -19,6 +23,7 @@ public record BenchmarkReport(
         int height,
         List<String> prompts,
         double gemmGflops,
+        double gemmGflopsAfter,
         double transformerGflops,
         double efficiency,
         List<ConfigResult> results) {
@@ -31,6 +36,9 @@ public record BenchmarkReport(
             double denoiseSeconds,
             double totalSeconds,
             double wallSpeedup,
+            double wallSpeedupMin,
+            double wallSpeedupMax,
+            int rounds,
             double endToEndSpeedup,
             long flops,
             double flopsSpeedup,
@@ -46,6 +54,17 @@ public record BenchmarkReport(
             Map<String, Double> forecastErrorByModule,
             Map<Integer, Double> forecastErrorByStep,
             List<Sample> samples) {
+    }
+
+    /** The change of the machine's GEMM speed over the run, e.g. −0.1 for 10 % slower at the end. */
+    public double gemmDrift() {
+        return gemmGflopsAfter / gemmGflops - 1;
+    }
+
+    /** This report with the GEMM yardstick measured after the run. */
+    public BenchmarkReport withGemmAfter(double gflops) {
+        return new BenchmarkReport(model, device, dtype, steps, width, height, prompts, gemmGflops, gflops,
+                transformerGflops, efficiency, results);
     }
 
     /** One (configuration, prompt) measurement. */

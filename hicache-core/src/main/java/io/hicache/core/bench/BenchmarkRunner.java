@@ -50,42 +50,51 @@ public final class BenchmarkRunner {
             pipeline.generate(request(plan, 0, embeddings.get(0), plan.configs().get(0), false)
                     .withSteps(Math.min(plan.steps(), WARMUP_STEPS)));
         }
-        List<GenerationResult> reference = new ArrayList<>();
+        // configurations are interleaved round by round (original, A, B, original, A, B, ...), so a
+        // machine whose speed drifts slows every configuration alike, and each round gives one ratio
+        int configs = plan.configs().size();
+        int prompts = plan.prompts().size();
+        double[][][] denoise = new double[configs][prompts][plan.repeats()];
+        double[][][] total = new double[configs][prompts][plan.repeats()];
+        GenerationResult[][] kept = new GenerationResult[configs][prompts];
+        double[][] fullMs = new double[configs][2];
+        double[][] forecastMs = new double[configs][2];
+        long[] peakRss = new long[configs];
+        for (int r = 0; r < plan.repeats(); r++) {
+            for (int c = 0; c < configs; c++) {
+                CacheConfig config = plan.configs().get(c);
+                log.accept("measuring " + config.tag() + (plan.repeats() > 1 ? " (round " + (r + 1) + "/"
+                        + plan.repeats() + ")" : ""));
+                for (int p = 0; p < prompts; p++) {
+                    GenerationResult g;
+                    try (ResidentMemory rss = ResidentMemory.sample(20)) {
+                        g = pipeline.generate(request(plan, p, embeddings.get(p), config, false));
+                        peakRss[c] = Math.max(peakRss[c], rss.peak());
+                    }
+                    denoise[c][p][r] = g.stats().denoiseSeconds();
+                    total[c][p][r] = g.stats().totalSeconds();
+                    accumulateStepTimes(g, config, fullMs[c], forecastMs[c]);
+                    kept[c][p] = kept[c][p] == null ? g : kept[c][p];
+                }
+            }
+        }
         List<BenchmarkReport.ConfigResult> results = new ArrayList<>();
         Map<String, List<RgbImage>> images = new LinkedHashMap<>();
-        for (CacheConfig config : plan.configs()) {
-            log.accept("measuring " + config.tag());
+        for (int c = 0; c < configs; c++) {
+            CacheConfig config = plan.configs().get(c);
             List<BenchmarkReport.Sample> samples = new ArrayList<>();
             List<RgbImage> configImages = new ArrayList<>();
-            double[] fullMs = new double[2];
-            double[] forecastMs = new double[2];
-            long peakRss;
-            try (ResidentMemory rss = ResidentMemory.sample(20)) {
-                for (int p = 0; p < plan.prompts().size(); p++) {
-                    double[] denoise = new double[plan.repeats()];
-                    double[] total = new double[plan.repeats()];
-                    GenerationResult kept = null;
-                    for (int r = 0; r < plan.repeats(); r++) {
-                        GenerationResult g = pipeline.generate(request(plan, p, embeddings.get(p), config, false));
-                        denoise[r] = g.stats().denoiseSeconds();
-                        total[r] = g.stats().totalSeconds();
-                        accumulateStepTimes(g, config, fullMs, forecastMs);
-                        kept = kept == null ? g : kept;
-                    }
-                    if (config.mode() == CacheMode.ORIGINAL) {
-                        reference.add(kept);
-                    }
-                    GenerationResult ref = reference.get(p);
-                    RgbImage image = kept.image() == null ? null : RgbImage.fromBufferedImage(kept.image());
-                    RgbImage refImage = ref.image() == null ? null : RgbImage.fromBufferedImage(ref.image());
-                    configImages.add(image);
-                    samples.add(new BenchmarkReport.Sample(plan.prompts().get(p), plan.seed() + p, median(denoise),
-                            median(total), kept.stats().totalFlops(), kept.stats().cache().peakBytesHeld(),
-                            image == null ? Double.NaN : Psnr.of(image, refImage),
-                            image == null ? Double.NaN : Ssim.of(image, refImage),
-                            RelativeError.l2(kept.latents().data(), ref.latents().data())));
-                }
-                peakRss = rss.peak();
+            for (int p = 0; p < prompts; p++) {
+                GenerationResult g = kept[c][p];
+                GenerationResult ref = kept[0][p];
+                RgbImage image = g.image() == null ? null : RgbImage.fromBufferedImage(g.image());
+                RgbImage refImage = ref.image() == null ? null : RgbImage.fromBufferedImage(ref.image());
+                configImages.add(image);
+                samples.add(new BenchmarkReport.Sample(plan.prompts().get(p), plan.seed() + p, median(denoise[c][p]),
+                        median(total[c][p]), g.stats().totalFlops(), g.stats().cache().peakBytesHeld(),
+                        image == null ? Double.NaN : Psnr.of(image, refImage),
+                        image == null ? Double.NaN : Ssim.of(image, refImage),
+                        RelativeError.l2(g.latents().data(), ref.latents().data())));
             }
             Map<String, Double> byModule = new TreeMap<>();
             Map<Integer, Double> byStep = new TreeMap<>();
@@ -93,13 +102,14 @@ public final class BenchmarkRunner {
                 measureForecastErrors(plan, embeddings, config, byModule, byStep);
             }
             images.put(config.tag(), configImages);
-            results.add(summarise(plan, config, samples, results.isEmpty() ? null : results.get(0), peakRss,
-                    fullMs, forecastMs, byModule, byStep));
+            results.add(summarise(plan, config, samples, results.isEmpty() ? null : results.get(0), peakRss[c],
+                    fullMs[c], forecastMs[c], roundRatios(denoise[0], denoise[c]), byModule, byStep));
         }
         BenchmarkReport.ConfigResult original = results.get(0);
         double transformerGflops = original.flops() / original.denoiseSeconds() / 1e9;
         BenchmarkReport report = new BenchmarkReport(model, device, dtype, plan.steps(), plan.width(), plan.height(),
-                plan.prompts(), gemmGflops, transformerGflops, transformerGflops / gemmGflops, List.copyOf(results));
+                plan.prompts(), gemmGflops, Double.NaN, transformerGflops, transformerGflops / gemmGflops,
+                List.copyOf(results));
         return new Outcome(report, images);
     }
 
@@ -137,19 +147,37 @@ public final class BenchmarkRunner {
         a[1]++;
     }
 
+    /** Per round: original's denoising time over this configuration's, summed over the prompts. */
+    private static double[] roundRatios(double[][] original, double[][] config) {
+        double[] ratios = new double[original[0].length];
+        for (int r = 0; r < ratios.length; r++) {
+            double o = 0;
+            double c = 0;
+            for (int p = 0; p < original.length; p++) {
+                o += original[p][r];
+                c += config[p][r];
+            }
+            ratios[r] = o / c;
+        }
+        return ratios;
+    }
+
     private static BenchmarkReport.ConfigResult summarise(BenchmarkPlan plan, CacheConfig c,
             List<BenchmarkReport.Sample> samples, BenchmarkReport.ConfigResult original, long peakRss,
-            double[] fullMs, double[] forecastMs, Map<String, Double> byModule, Map<Integer, Double> byStep) {
+            double[] fullMs, double[] forecastMs, double[] wallRatios, Map<String, Double> byModule,
+            Map<Integer, Double> byStep) {
         double denoise = mean(samples, BenchmarkReport.Sample::denoiseSeconds);
         double total = mean(samples, BenchmarkReport.Sample::totalSeconds);
         long flops = Math.round(mean(samples, s -> (double) s.flops()));
-        double wall = original == null ? 1 : original.denoiseSeconds() / denoise;
+        double wall = original == null ? 1 : median(wallRatios);
+        double wallMin = original == null ? 1 : java.util.Arrays.stream(wallRatios).min().orElse(Double.NaN);
+        double wallMax = original == null ? 1 : java.util.Arrays.stream(wallRatios).max().orElse(Double.NaN);
         double endToEnd = original == null ? 1 : original.totalSeconds() / total;
         double flopsSpeedup = original == null ? 1 : (double) original.flops() / flops;
         double fullStep = fullMs[1] == 0 ? Double.NaN : fullMs[0] / fullMs[1];
         double forecastStep = forecastMs[1] == 0 ? Double.NaN : forecastMs[0] / forecastMs[1];
         return new BenchmarkReport.ConfigResult(c, c.tag(), c.schedule().fullSteps(plan.steps()).size(), denoise,
-                total, wall, endToEnd, flops, flopsSpeedup, wall / flopsSpeedup,
+                total, wall, wallMin, wallMax, wallRatios.length, endToEnd, flops, flopsSpeedup, wall / flopsSpeedup,
                 samples.stream().mapToLong(BenchmarkReport.Sample::cachePeakBytes).max().orElse(0), peakRss,
                 finiteMean(samples, BenchmarkReport.Sample::psnr), mean(samples, BenchmarkReport.Sample::ssim),
                 mean(samples, BenchmarkReport.Sample::latentRelativeL2), fullStep, forecastStep,

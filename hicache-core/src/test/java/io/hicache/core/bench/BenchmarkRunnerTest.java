@@ -25,17 +25,23 @@ class BenchmarkRunnerTest {
      * step 1 ms and none; images and latents differ from the reference by an amount that grows with
      * the interval.
      */
-    static final class ScriptedPipeline implements ImagePipeline {
+    static class ScriptedPipeline implements ImagePipeline {
         int encodes;
         final List<GenerationRequest> requests = new ArrayList<>();
+
+        /** How much slower than nominal this request runs (1: the nominal times). */
+        double slowdown(GenerationRequest r) {
+            return 1;
+        }
 
         @Override
         public GenerationResult generate(GenerationRequest r) {
             requests.add(r);
+            double slow = slowdown(r);
             int full = r.cache().schedule().fullSteps(r.steps()).size();
             List<Double> steps = new ArrayList<>();
             for (int s = 0; s < r.steps(); s++) {
-                steps.add(r.cache().schedule().isFull(s) ? 0.010 : 0.001);
+                steps.add(slow * (r.cache().schedule().isFull(s) ? 0.010 : 0.001));
             }
             double denoise = steps.stream().mapToDouble(Double::doubleValue).sum();
             int error = r.cache().mode() == CacheMode.ORIGINAL ? 0 : r.cache().interval();
@@ -118,6 +124,50 @@ class BenchmarkRunnerTest {
         assertEquals(50_000.0 / 0.5 / 1e9, r.transformerGflops(), 1e-12);
         assertEquals(r.transformerGflops() / 100.0, r.efficiency(), 1e-15);
         assertEquals(2, out.images().get(hicache.tag()).size());
+    }
+
+    /**
+     * Configurations run interleaved, round by round; a machine that gets slower from round to round
+     * (here: round r runs r + 1 times slower) slows every configuration of the round alike, so each
+     * round's ratio is the true one and the spread is nil.
+     */
+    @Test
+    void configurationsAreInterleavedSoADriftingMachineCancelsOut() throws Exception {
+        ScriptedPipeline drifting = new ScriptedPipeline() {
+            int originals;
+
+            @Override
+            double slowdown(GenerationRequest r) {
+                if (r.cache().mode() == CacheMode.ORIGINAL) {
+                    originals++;
+                }
+                return (originals + 1) / 2; // 2 prompts per round, and each round starts with original
+            }
+        };
+        CacheConfig taylor = CacheConfig.of(CacheMode.TAYLOR).withInterval(5);
+        CacheConfig hicache = CacheConfig.defaults().withInterval(5);
+        BenchmarkPlan plan = new BenchmarkPlan(List.of("a cat", "a dog"), 10, 50, 16, 16, 3.5, List.of(taylor, hicache),
+                0, 3, false, 64, 64);
+        BenchmarkReport r = new BenchmarkRunner(drifting, s -> { }).run(plan, "m", "cpu", "float32", 100.0).report();
+        List<String> order = drifting.requests.stream().map(q -> q.cache().tag() + "/" + q.prompt()).toList();
+        List<String> round = List.of("original/a cat", "original/a dog", taylor.tag() + "/a cat", taylor.tag() + "/a dog",
+                hicache.tag() + "/a cat", hicache.tag() + "/a dog");
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            expected.addAll(round);
+        }
+        assertEquals(expected, order);
+        double exact = 0.5 / (12 * 0.010 + 38 * 0.001);
+        for (BenchmarkReport.ConfigResult c : r.results().subList(1, 3)) {
+            assertEquals(3, c.rounds());
+            assertEquals(exact, c.wallSpeedup(), 1e-9, c.tag());
+            assertEquals(exact, c.wallSpeedupMin(), 1e-9, c.tag());
+            assertEquals(exact, c.wallSpeedupMax(), 1e-9, c.tag());
+        }
+        // the medians of the times themselves carry the drift: round 2 of 3 runs twice as slow
+        assertEquals(2 * 50 * 0.010, r.results().get(0).denoiseSeconds(), 1e-12);
+        assertTrue(Double.isNaN(r.gemmDrift()), "no yardstick after the run yet");
+        assertEquals(-0.1, r.withGemmAfter(90.0).gemmDrift(), 1e-12);
     }
 
     @Test
