@@ -196,8 +196,9 @@ class GenerateTest {
         Path out = dir.resolve("out");
         CliRun r = generate(many, out, "--workers", "64");
         assertEquals(0, r.exitCode(), r.err());
-        assertEquals(images, FakeBackend.OPENED.stream().filter(s -> s.has(Component.TRANSFORMER)).count(),
-                "one replica per image, not 64");
+        // a worker that starts after the others emptied the queue loads nothing: at most one replica per image
+        long replicas = FakeBackend.OPENED.stream().filter(s -> s.has(Component.TRANSFORMER)).count();
+        assertTrue(replicas >= 1 && replicas <= images, replicas + " replicas for " + images + " images, not 64");
         JsonNode record = JSON.readTree(out.resolve("run.json").toFile());
         assertEquals(images, record.get("workers_per_device").asInt());
         assertEquals(images, record.get("workers").size());
