@@ -1,11 +1,10 @@
 package io.hicache.flux;
 
 import io.hicache.core.pipeline.PipelineSpec.Component;
+import io.hicache.core.weights.MissingFiles;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -91,51 +90,33 @@ public final class FluxModelFiles {
      * model is complete for them. Reads no weights.
      */
     public List<String> missing(Set<Component> components) throws IOException {
-        List<String> out = new ArrayList<>();
+        MissingFiles out = new MissingFiles();
         if (!Files.isDirectory(root)) {
             out.add("the model folder itself (" + root + ")");
-            return out;
+            return out.list();
         }
         if (components.contains(Component.TRANSFORMER)) {
             if (bflTransformer == null) {
-                requireFile(out, transformerDir().resolve("config.json"), "transformer config");
-                requireWeights(out, transformerDir(), "transformer weights");
+                out.file(transformerDir().resolve("config.json"), "transformer config");
+                out.weights(transformerDir(), "transformer weights");
             }
-            requireFile(out, schedulerConfig(), "scheduler config");
+            out.file(schedulerConfig(), "scheduler config");
         }
         if (components.contains(Component.TEXT_ENCODERS)) {
-            requireFile(out, clipDir().resolve("config.json"), "CLIP text encoder config");
-            requireWeights(out, clipDir(), "CLIP text encoder weights");
-            requireFile(out, t5Dir().resolve("config.json"), "T5 text encoder config");
-            requireWeights(out, t5Dir(), "T5 text encoder weights");
+            out.file(clipDir().resolve("config.json"), "CLIP text encoder config");
+            out.weights(clipDir(), "CLIP text encoder weights");
+            out.file(t5Dir().resolve("config.json"), "T5 text encoder config");
+            out.weights(t5Dir(), "T5 text encoder weights");
             if (!Files.isRegularFile(clipTokenizerDir().resolve("tokenizer.json"))) {
-                requireFile(out, clipTokenizerDir().resolve("vocab.json"), "CLIP tokenizer vocabulary");
-                requireFile(out, clipTokenizerDir().resolve("merges.txt"), "CLIP tokenizer merges");
+                out.file(clipTokenizerDir().resolve("vocab.json"), "CLIP tokenizer vocabulary");
+                out.file(clipTokenizerDir().resolve("merges.txt"), "CLIP tokenizer merges");
             }
-            requireFile(out, t5TokenizerDir().resolve("tokenizer.json"), "T5 tokenizer");
+            out.file(t5TokenizerDir().resolve("tokenizer.json"), "T5 tokenizer");
         }
         if (components.contains(Component.VAE) && !usesBflVae()) {
-            requireFile(out, vaeDir().resolve("config.json"), "VAE config");
-            requireWeights(out, vaeDir(), "VAE weights");
+            out.file(vaeDir().resolve("config.json"), "VAE config");
+            out.weights(vaeDir(), "VAE weights");
         }
-        return out;
-    }
-
-    private static void requireFile(List<String> out, Path p, String what) {
-        if (!Files.isRegularFile(p)) {
-            out.add(what + " (" + p + ")");
-        }
-    }
-
-    private static void requireWeights(List<String> out, Path dir, String what) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            out.add(what + " (" + dir + "/*.safetensors)");
-            return;
-        }
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*.safetensors*")) {
-            if (!s.iterator().hasNext()) {
-                out.add(what + " (" + dir + "/*.safetensors)");
-            }
-        }
+        return out.list();
     }
 }

@@ -1,11 +1,10 @@
 package io.hicache.qwen;
 
 import io.hicache.core.pipeline.PipelineSpec.Component;
+import io.hicache.core.weights.MissingFiles;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -63,49 +62,31 @@ public final class QwenModelFiles {
      * model is complete for them. Reads no weights.
      */
     public List<String> missing(Set<Component> components) throws IOException {
-        List<String> out = new ArrayList<>();
+        MissingFiles out = new MissingFiles();
         if (!Files.isDirectory(root)) {
             out.add("the model folder itself (" + root + ")");
-            return out;
+            return out.list();
         }
-        requireFile(out, modelIndex(), "model index");
+        out.file(modelIndex(), "model index");
         // the transformer config also gives the text width the encoder must produce
-        requireFile(out, transformerDir().resolve("config.json"), "transformer config");
+        out.file(transformerDir().resolve("config.json"), "transformer config");
         if (components.contains(Component.TRANSFORMER)) {
-            requireWeights(out, transformerDir(), "transformer weights");
-            requireFile(out, schedulerConfig(), "scheduler config");
+            out.weights(transformerDir(), "transformer weights");
+            out.file(schedulerConfig(), "scheduler config");
         }
         if (components.contains(Component.TEXT_ENCODERS)) {
-            requireFile(out, textEncoderDir().resolve("config.json"), "text encoder config");
-            requireWeights(out, textEncoderDir(), "text encoder weights");
+            out.file(textEncoderDir().resolve("config.json"), "text encoder config");
+            out.weights(textEncoderDir(), "text encoder weights");
             if (!Files.isRegularFile(tokenizerDir().resolve("tokenizer.json"))) {
-                requireFile(out, tokenizerDir().resolve("vocab.json"), "tokenizer vocabulary");
-                requireFile(out, tokenizerDir().resolve("merges.txt"), "tokenizer merges");
-                requireFile(out, tokenizerDir().resolve("tokenizer_config.json"), "tokenizer config (added tokens)");
+                out.file(tokenizerDir().resolve("vocab.json"), "tokenizer vocabulary");
+                out.file(tokenizerDir().resolve("merges.txt"), "tokenizer merges");
+                out.file(tokenizerDir().resolve("tokenizer_config.json"), "tokenizer config (added tokens)");
             }
         }
         if (components.contains(Component.VAE)) {
-            requireFile(out, vaeDir().resolve("config.json"), "VAE config");
-            requireWeights(out, vaeDir(), "VAE weights");
+            out.file(vaeDir().resolve("config.json"), "VAE config");
+            out.weights(vaeDir(), "VAE weights");
         }
-        return out;
-    }
-
-    private static void requireFile(List<String> out, Path p, String what) {
-        if (!Files.isRegularFile(p)) {
-            out.add(what + " (" + p + ")");
-        }
-    }
-
-    private static void requireWeights(List<String> out, Path dir, String what) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            out.add(what + " (" + dir + "/*.safetensors)");
-            return;
-        }
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*.safetensors*")) {
-            if (!s.iterator().hasNext()) {
-                out.add(what + " (" + dir + "/*.safetensors)");
-            }
-        }
+        return out.list();
     }
 }
