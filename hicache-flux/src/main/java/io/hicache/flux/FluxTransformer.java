@@ -399,10 +399,7 @@ public final class FluxTransformer implements AutoCloseable {
 
     /** AdaLayerNormContinuous with diffusers' (scale, shift) order, then proj_out. */
     NDArray finalLayer(NDArray img, NDArray siluTemb, FlopCounter flops) {
-        NDList e = Modulation.chunks(params, "norm_out.linear", siluTemb, 2, flops);
-        NDArray scale = e.get(0);
-        NDArray shift = e.get(1);
-        NDArray h = kernels.modulate(img, shift, scale, FluxConfig.NORM_EPS);
+        NDArray h = Modulation.continuousNorm(params, "norm_out.linear", img, siluTemb, FluxConfig.NORM_EPS, flops);
         return Linear.forward(params, "proj_out", h, Kind.EMBEDDINGS, flops);
     }
 
@@ -426,10 +423,7 @@ public final class FluxTransformer implements AutoCloseable {
                 + timeMlp * (c.guidanceEmbeds() ? 2 : 1) + 2 * (c.pooledProjectionDim() * d + d * d)
                 + 2 * d * 2 * d + 2 * n * d * c.outChannels());
         for (int i = 0; i < c.numLayers(); i++) {
-            f.add(Kind.EMBEDDINGS, 2 * (2 * d * 6 * d)); // norm1, norm1_context on temb
-            f.add(Kind.ATTENTION_PROJECTIONS, 8 * s * d * d); // q, k, v, out for both streams
-            f.add(Kind.ATTENTION_SCORES, 4 * d * s * s);
-            f.add(Kind.MLP, 2 * 2 * s * d * mlp); // up and down projection of both streams
+            Modulation.countDualStreamBlock(f, d, mlp, s);
         }
         for (int j = 0; j < c.numSingleLayers(); j++) {
             f.add(Kind.EMBEDDINGS, 2 * d * 3 * d);

@@ -337,10 +337,7 @@ public final class QwenImageTransformer implements AutoCloseable {
 
     /** norm_out (AdaLayerNormContinuous, diffusers' (scale, shift) order), then proj_out. */
     NDArray finalLayer(NDArray img, NDArray siluTemb, FlopCounter flops) {
-        NDList e = Modulation.chunks(params, "norm_out.linear", siluTemb, 2, flops);
-        NDArray scale = e.get(0);
-        NDArray shift = e.get(1);
-        NDArray h = kernels.modulate(img, shift, scale, QwenImageConfig.NORM_EPS);
+        NDArray h = Modulation.continuousNorm(params, "norm_out.linear", img, siluTemb, QwenImageConfig.NORM_EPS, flops);
         return Linear.forward(params, "proj_out", h, Kind.EMBEDDINGS, flops);
     }
 
@@ -364,10 +361,7 @@ public final class QwenImageTransformer implements AutoCloseable {
                 + 2 * (QwenImageConfig.TIMESTEP_CHANNELS * d + d * d) + 2 * d * 2 * d
                 + 2 * n * d * c.packedOutChannels());
         for (int i = 0; i < c.numLayers(); i++) {
-            f.add(Kind.EMBEDDINGS, 2 * (2 * d * 6 * d)); // img_mod, txt_mod on temb
-            f.add(Kind.ATTENTION_PROJECTIONS, 8 * s * d * d); // q, k, v, out of both streams
-            f.add(Kind.ATTENTION_SCORES, 4 * d * s * s);
-            f.add(Kind.MLP, 2 * 2 * s * d * mlp); // up and down projection of both streams
+            Modulation.countDualStreamBlock(f, d, mlp, s);
         }
         return f;
     }
