@@ -92,7 +92,7 @@ public final class FluxPipeline {
                 throw new InvalidModelException(files.clipDir() + ": CLIP hidden_size " + clip.hiddenSize
                         + " differs from the transformer's pooled_projection_dim " + c.pooledProjectionDim());
             }
-            T5Tokenizer.load(files.t5TokenizerDir(), t5MaxLength(c)).close();
+            T5Tokenizer.load(files.t5TokenizerDir(), t5MaxLength(c, files)).close();
             ClipTokenizer.load(files.clipTokenizerDir()).close();
         }
     }
@@ -126,7 +126,7 @@ public final class FluxPipeline {
             }
             if (spec.has(Component.TEXT_ENCODERS)) {
                 FluxConfig c = transformer != null ? transformer.model.config() : transformerConfig(files);
-                encoders = TextEncoders.load(files, t5MaxLength(c), dtype, manager);
+                encoders = TextEncoders.load(files, t5MaxLength(c, files), dtype, manager);
             }
             Transformer loaded = transformer;
             return new DiffusionPipeline(manager, dtype, encoders, transformer, vae,
@@ -176,9 +176,13 @@ public final class FluxPipeline {
         return withTransformerWeights(files, config, weights -> FluxTransformer.load(weights, config, dtype, manager));
     }
 
-    /** FLUX.1-dev pads T5 to 512 tokens, schnell (no guidance embedding) to 256. */
-    private static int t5MaxLength(FluxConfig c) {
-        return c.guidanceEmbeds() ? T5Tokenizer.DEV_MAX_LENGTH : T5Tokenizer.SCHNELL_MAX_LENGTH;
+    /**
+     * FLUX.1-dev pads T5 to 512 tokens, schnell (no guidance embedding) to 256; never beyond the
+     * tokenizer's model_max_length (512 in both repositories), which a smaller model sets lower.
+     */
+    private static int t5MaxLength(FluxConfig c, FluxModelFiles files) throws IOException {
+        int pipeline = c.guidanceEmbeds() ? T5Tokenizer.DEV_MAX_LENGTH : T5Tokenizer.SCHNELL_MAX_LENGTH;
+        return Math.min(pipeline, T5Tokenizer.modelMaxLength(files.t5TokenizerDir()));
     }
 
     private static String describe(FluxModelFiles files, FluxTransformer transformer, TensorType dtype,

@@ -18,12 +18,13 @@ import java.util.zip.ZipOutputStream;
  * {@code <name>/constants.pkl} (an empty tuple) and {@code <name>/version}. Version 10 is required:
  * older versions make libtorch apply upgraders that reject {@code gelu(approximate=...)}.
  */
-final class TorchScriptArchive {
+public final class TorchScriptArchive {
     private static final int FORMAT_VERSION = 10;
 
     private TorchScriptArchive() {}
 
-    static byte[] build(String archiveName, String className, String source) {
+    /** The archive bytes of {@code source} defining class {@code className}, saved as {@code archiveName}. */
+    public static byte[] build(String archiveName, String className, String source) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(out)) {
             stored(zip, archiveName + "/data.pkl", pickleModule(className));

@@ -5,10 +5,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.core.text.HfTokenizers;
 import io.hicache.core.util.TextFiles;
 import io.hicache.flux.ModelFiles;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -47,6 +49,25 @@ public final class T5Tokenizer implements AutoCloseable {
         long eos = HfTokenizers.tokenId(root, EOS, file);
         long pad = HfTokenizers.tokenId(root, PAD, file);
         return new T5Tokenizer(HfTokenizers.contentOnly(json, file), maxLength, eos, pad);
+    }
+
+    /**
+     * The {@code model_max_length} of {@code dir/tokenizer_config.json}: the longest sequence the
+     * encoder was trained on, so a pipeline never pads beyond it. Absent file or key: no limit.
+     */
+    public static int modelMaxLength(Path dir) throws IOException {
+        Path file = dir.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(file)) {
+            return Integer.MAX_VALUE;
+        }
+        JsonNode n = HfTokenizers.parse(TextFiles.readUtf8(file), file).get("model_max_length");
+        if (n == null || !n.canConvertToInt()) {
+            return Integer.MAX_VALUE; // transformers writes 1e30 for "unbounded"
+        }
+        if (n.intValue() < 1) {
+            throw new InvalidModelException(file + ": model_max_length must be positive, got " + n.intValue());
+        }
+        return n.intValue();
     }
 
     public int maxLength() {

@@ -25,9 +25,7 @@ public final class TinyClip {
     static final List<String> WORDS = List.of("a", "photo", "of", "the", "cat", "dog", "on", "in", "with",
             "and", "red", "blue", "car", "city", "night", "astronaut", "riding", "horse", "mountain",
             "portrait", "painting", "forest", "sunset");
-    static final List<String> MERGES = merges();
-    static final Map<String, Integer> VOCAB = vocabulary();
-    public static final int VOCAB_SIZE = VOCAB.size();
+    public static final int VOCAB_SIZE = vocabularySize(WORDS);
 
     private TinyClip() {}
 
@@ -62,13 +60,19 @@ public final class TinyClip {
 
     /** vocab.json, merges.txt and the tokenizer configs of {@code tokenizer/}. */
     public static void writeTokenizer(Path dir) throws IOException {
+        writeTokenizer(dir, WORDS);
+    }
+
+    /** As {@link #writeTokenizer(Path)} with a merge per word of {@code words}, so each is one token. */
+    public static void writeTokenizer(Path dir, List<String> words) throws IOException {
         Files.createDirectories(dir);
+        List<String> merges = merges(words);
         ObjectNode vocab = HfTokenizers.JSON.createObjectNode();
-        VOCAB.forEach(vocab::put);
+        vocabulary(merges).forEach(vocab::put);
         AtomicFiles.writeString(dir.resolve("vocab.json"), vocab.toString());
-        StringBuilder merges = new StringBuilder("#version: 0.2\n");
-        MERGES.forEach(m -> merges.append(m).append('\n'));
-        AtomicFiles.writeString(dir.resolve("merges.txt"), merges.toString());
+        StringBuilder mergeLines = new StringBuilder("#version: 0.2\n");
+        merges.forEach(m -> mergeLines.append(m).append('\n'));
+        AtomicFiles.writeString(dir.resolve("merges.txt"), mergeLines.toString());
         String specials = "  \"bos_token\": \"<|startoftext|>\",\n  \"eos_token\": \"<|endoftext|>\",\n"
                 + "  \"pad_token\": \"<|endoftext|>\",\n  \"unk_token\": \"<|endoftext|>\"";
         AtomicFiles.writeString(dir.resolve("special_tokens_map.json"), "{\n" + specials + "\n}\n");
@@ -77,12 +81,17 @@ public final class TinyClip {
     }
 
     /**
-     * Merges that make each word of {@link #WORDS} (plus {@code </w>}) a single token (ASCII letters
+     * Merges that make each word (plus {@code </w>}) a single token (ASCII letters
      * are their own byte symbols).
      */
-    private static List<String> merges() {
+    /** The vocabulary size of a tokenizer written for {@code words}: a CLIP config's vocab_size. */
+    public static int vocabularySize(List<String> words) {
+        return vocabulary(merges(words)).size();
+    }
+
+    private static List<String> merges(List<String> wordList) {
         List<List<String>> words = new ArrayList<>();
-        for (String word : WORDS) {
+        for (String word : wordList) {
             List<String> symbols = new ArrayList<>();
             for (char ch : word.toCharArray()) {
                 symbols.add(String.valueOf(ch));
@@ -93,12 +102,12 @@ public final class TinyClip {
         return ByteLevelBpe.addWordMerges(new ArrayList<>(), words);
     }
 
-    private static Map<String, Integer> vocabulary() {
+    private static Map<String, Integer> vocabulary(List<String> merges) {
         Map<String, Integer> vocab = new LinkedHashMap<>();
         List<String> bytes = ByteLevelBpe.byteSymbols();
         bytes.forEach(s -> vocab.put(s, vocab.size()));
         bytes.forEach(s -> vocab.put(s + "</w>", vocab.size()));
-        for (String m : MERGES) {
+        for (String m : merges) {
             vocab.putIfAbsent(m.replace(" ", ""), vocab.size());
         }
         vocab.put(ClipTokenizer.BOS, vocab.size());

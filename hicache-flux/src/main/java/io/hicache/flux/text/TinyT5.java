@@ -70,6 +70,15 @@ public final class TinyT5 {
      * and single characters, and a post-processor appending {@code </s>}.
      */
     public static void writeTokenizer(Path dir) throws IOException {
+        writeTokenizer(dir, WORDS, T5Tokenizer.DEV_MAX_LENGTH);
+    }
+
+    /**
+     * As {@link #writeTokenizer(Path)} with {@code words} as the whole-word pieces and
+     * {@code modelMaxLength} as the tokenizer's {@code model_max_length} (the longest a prompt is
+     * padded to).
+     */
+    public static void writeTokenizer(Path dir, List<String> words, int modelMaxLength) throws IOException {
         Files.createDirectories(dir);
         ObjectNode root = HfTokenizers.JSON.createObjectNode();
         root.put("version", "1.0");
@@ -107,24 +116,24 @@ public final class TinyT5 {
                 .put("split", true);
         ObjectNode model = root.putObject("model").put("type", "Unigram").put("unk_id", 2);
         ArrayNode vocab = model.putArray("vocab");
-        for (String[] piece : pieces()) {
+        for (String[] piece : pieces(words)) {
             vocab.addArray().add(piece[0]).add(Double.parseDouble(piece[1]));
         }
         model.put("byte_fallback", false);
         AtomicFiles.writeString(dir.resolve("tokenizer.json"), root.toPrettyString());
-        AtomicFiles.writeString(dir.resolve("tokenizer_config.json"), "{\n  \"model_max_length\": 512,\n"
+        AtomicFiles.writeString(dir.resolve("tokenizer_config.json"), "{\n  \"model_max_length\": " + modelMaxLength + ",\n"
                 + "  \"eos_token\": \"</s>\",\n  \"pad_token\": \"<pad>\",\n  \"unk_token\": \"<unk>\",\n"
                 + "  \"tokenizer_class\": \"T5Tokenizer\"\n}\n");
     }
 
     /** The unigram pieces with their scores, in id order. */
-    static List<String[]> pieces() {
+    static List<String[]> pieces(List<String> words) {
         List<String[]> out = new ArrayList<>();
         for (String s : List.of(T5Tokenizer.PAD, T5Tokenizer.EOS, "<unk>")) {
             out.add(new String[] {s, "0.0"});
         }
         out.add(new String[] {"▁", Double.toString(SPACE_SCORE)});
-        for (String w : WORDS) {
+        for (String w : words) {
             out.add(new String[] {"▁" + w, Double.toString(WORD_SCORE)});
         }
         for (char ch : CHARACTERS.toCharArray()) {
