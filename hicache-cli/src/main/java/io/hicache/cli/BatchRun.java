@@ -346,7 +346,8 @@ final class BatchRun {
         }
     }
 
-    private static ModelDefaults defaults(Backend backend, String model) {
+    /** The model's sampling defaults; a model whose config cannot be read is a usage error. */
+    static ModelDefaults defaults(Backend backend, String model) {
         try {
             return backend.defaults(model);
         } catch (IOException | IllegalArgumentException e) {

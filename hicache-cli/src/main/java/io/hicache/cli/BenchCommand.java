@@ -25,9 +25,11 @@ import io.hicache.core.util.AtomicFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -44,9 +46,12 @@ import picocli.CommandLine.Option;
 @Command(header = "Measures speed, FLOPs, memory and quality of cache configurations against original.", name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class, sortOptions = false, usageHelpAutoWidth = true,
         description = "Measures speed (wall clock of the denoising loop and end to end, next to the FLOPs speedup), "
                 + "memory and quality (PSNR, SSIM and latent error against the uncached image of the same seed, "
-                + "per-module forecast error) of cache configurations. Writes bench.txt, bench.json, grid.png and "
-                + "error_vs_step.png to the output directory. The model is builtin:flux-tiny unless --model-path "
-                + "says otherwise; builtin:flux-mid gives numbers that mean something on a CPU.")
+                + "per-module forecast error) of cache configurations, and, when every prompt is a Shapes prompt "
+                + "(the built-in demo task), faithfulness to the prompts. Prompt i gets seed S + i; steps, size "
+                + "and guidance are the model's unless given. Writes bench.txt, bench.json, grid.png, "
+                + "error_vs_step.png and every image (images/CONFIG/I.png) to the output directory. The model is "
+                + "builtin:flux-tiny unless --model-path says otherwise; builtin:flux-mid gives numbers that mean "
+                + "something on a CPU.")
 public final class BenchCommand extends ToolCommand {
     /**
      * The backend's built-in tiny model ({@code builtin:flux-tiny}, {@code builtin:qwen-image-tiny}): a
@@ -75,17 +80,19 @@ public final class BenchCommand extends ToolCommand {
     @Option(names = "--limit", defaultValue = "2", paramLabel = "N", description = "Use the first N prompts (default: ${DEFAULT-VALUE}).")
     int limit;
 
-    @Option(names = {"--steps", "--num-steps", "--num_steps"}, defaultValue = "50", paramLabel = "N", description = "Steps (default: ${DEFAULT-VALUE}).")
-    int steps;
+    @Option(names = {"--steps", "--num-steps", "--num_steps"}, paramLabel = "N",
+            description = "Denoising steps (default: the model's, as for generation).")
+    Integer steps;
 
-    @Option(names = "--width", defaultValue = "256", paramLabel = "PX", description = "Width (default: ${DEFAULT-VALUE}).")
-    int width;
+    @Option(names = "--width", paramLabel = "PX", description = "Image width, a multiple of 16 (default: the model's).")
+    Integer width;
 
-    @Option(names = "--height", defaultValue = "256", paramLabel = "PX", description = "Height (default: ${DEFAULT-VALUE}).")
-    int height;
+    @Option(names = "--height", paramLabel = "PX", description = "Image height, a multiple of 16 (default: the model's).")
+    Integer height;
 
-    @Option(names = "--guidance", defaultValue = "3.5", paramLabel = "G", description = "Guidance (default: ${DEFAULT-VALUE}).")
-    double guidance;
+    @Option(names = {"--guidance", "--guidance-scale", "--guidance_scale"}, paramLabel = "G",
+            description = "Guidance scale a guidance-distilled model embeds (default: the model's).")
+    Double guidance;
 
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed of the first prompt (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -115,6 +122,7 @@ public final class BenchCommand extends ToolCommand {
             throw new UsageException("--limit must be >= 1");
         }
         list = list.subList(0, Math.min(limit, list.size()));
+        RunConfig.checkSampling(steps, width, height, guidance, null);
         List<CacheConfig> configs = configs();
         int[] gemmShape = parseGemm();
         PathArguments.requireDirectory("--output-dir", outputDir);
@@ -122,10 +130,13 @@ public final class BenchCommand extends ToolCommand {
         String modelPath = model.path == null ? defaultModel(b) : model.path;
         Device d = model.device();
         TensorType type = model.dtype(d);
-        BenchmarkPlan plan = new BenchmarkPlan(list, seed, steps, width, height, guidance, configs, warmup, repeat,
-                siteErrors, gemmShape[0], gemmShape[1]);
         PipelineSpec s = PipelineSpec.full(modelPath, d, type);
         b.checkModel(s);
+        RunConfig.Sampling sampling = RunConfig.Sampling.resolve(steps, width, height, guidance, null,
+                BatchRun.defaults(b, modelPath));
+        out.println(describe(sampling));
+        BenchmarkPlan plan = new BenchmarkPlan(list, seed, sampling.steps(), sampling.width(), sampling.height(),
+                sampling.guidance(), configs, warmup, repeat, siteErrors, gemmShape[0], gemmShape[1]);
         Files.createDirectories(outputDir);
         double gemmGflops = MachineGemm.gflops(d, type, gemmShape[0], gemmShape[1], 5);
         BenchmarkRunner.Outcome outcome;
@@ -146,10 +157,23 @@ public final class BenchCommand extends ToolCommand {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
                 .registerModule(NON_FINITE_AS_NULL);
         AtomicFiles.writeString(outputDir.resolve("bench.json"), json.writeValueAsString(outcome.report()) + "\n");
-        writeGrid(outcome, list, modelPath);
+        writeImages(outcome, list);
+        writeGrid(outcome, list, modelPath, sampling);
         writePlot(outcome.report());
-        out.println("wrote bench.txt, bench.json, grid.png" + (siteErrors ? " and error_vs_step.png" : "")
-                + " to " + outputDir);
+        out.println("wrote bench.txt, bench.json, grid.png" + (siteErrors ? ", error_vs_step.png" : "")
+                + " and images/ to " + outputDir);
+    }
+
+    /** The resolved sampling, each value marked as given or the model's. */
+    private String describe(RunConfig.Sampling sampling) {
+        return String.format(Locale.ROOT, "sampling: %d steps (%s), %dx%d (%s), guidance %s (%s)", sampling.steps(),
+                origin(steps), sampling.width(), sampling.height(), width == null && height == null ? "the model's"
+                        : width != null && height != null ? "given" : "given and the model's",
+                BigDecimal.valueOf(sampling.guidance()).stripTrailingZeros().toPlainString(), origin(guidance));
+    }
+
+    private static String origin(Object option) {
+        return option == null ? "the model's" : "given";
     }
 
     /**
@@ -237,6 +261,7 @@ public final class BenchCommand extends ToolCommand {
         p.printf(Locale.ROOT, "(wall× and FLOPs× are relative to original; wall× is the median over %d interleaved "
                 + "round(s), its range the smallest and largest round; ratio = wall× / FLOPs×; peak RSS in MiB; "
                 + "fcst%% = forecast-step over full-step time)%n", r.results().get(0).rounds());
+        faithfulness(p, r);
         for (BenchmarkReport.ConfigResult c : r.results()) {
             if (!c.forecastErrorByModule().isEmpty()) {
                 StringBuilder sb = new StringBuilder("  forecast error " + c.tag() + ":");
@@ -248,23 +273,66 @@ public final class BenchCommand extends ToolCommand {
         return s.toString();
     }
 
-    private void writeGrid(BenchmarkRunner.Outcome outcome, List<String> list, String modelPath)
-            throws java.io.IOException {
+    /**
+     * Faithfulness to the prompts per configuration, as fractions of the named attributes the Shapes
+     * checker reads back; or the one line saying why the run is not scored.
+     */
+    static void faithfulness(PrintWriter p, BenchmarkReport r) {
+        if (r.faithfulnessUnscored() != null) {
+            p.println("faithfulness: " + r.faithfulnessUnscored());
+            return;
+        }
+        List<String> attributes = new ArrayList<>();
+        for (BenchmarkReport.ConfigResult c : r.results()) {
+            c.faithfulness().perAttribute().keySet().stream().filter(a -> !attributes.contains(a)).forEach(attributes::add);
+        }
+        p.println("faithfulness to the prompts (Shapes checker; fraction of the named attributes shown):");
+        StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-24s", "config"));
+        attributes.forEach(a -> header.append(String.format(Locale.ROOT, " %10s", a)));
+        p.println(header.append(String.format(Locale.ROOT, " %8s %11s", "overall", "all correct")));
+        for (BenchmarkReport.ConfigResult c : r.results()) {
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-24s", c.tag()));
+            attributes.forEach(a -> row.append(String.format(Locale.ROOT, " %10.3f", c.faithfulness().perAttribute().get(a))));
+            p.println(row.append(String.format(Locale.ROOT, " %8.3f %11.3f", c.faithfulness().overall(),
+                    c.faithfulness().allCorrect())));
+        }
+    }
+
+    /** Every image as {@code images/<config>/<prompt index>.png}: what PSNR, SSIM and faithfulness were computed on. */
+    private void writeImages(BenchmarkRunner.Outcome outcome, List<String> list) throws IOException {
+        for (Map.Entry<String, List<RgbImage>> e : outcome.images().entrySet()) {
+            Path dir = Files.createDirectories(outputDir.resolve("images").resolve(e.getKey()));
+            for (int i = 0; i < list.size(); i++) {
+                RgbImage image = e.getValue().get(i);
+                if (image != null) {
+                    Map<String, String> text = new LinkedHashMap<>();
+                    text.put("Description", list.get(i));
+                    text.put("Comment", "hicache bench: " + e.getKey() + ", seed " + (seed + i));
+                    PngWriter.write(dir.resolve(i + ".png"), image, text);
+                }
+            }
+        }
+    }
+
+    /** Width of the grid's row labels ("seed N"): the prompts are under the images. */
+    static final int GRID_LABEL_WIDTH = 96;
+
+    private void writeGrid(BenchmarkRunner.Outcome outcome, List<String> list, String modelPath,
+            RunConfig.Sampling sampling) throws IOException {
         List<String> columns = new ArrayList<>(outcome.images().keySet());
-        ImageGrid grid = ImageGrid.withColumns(columns);
+        ImageGrid grid = ImageGrid.withColumns(columns).labelWidth(GRID_LABEL_WIDTH);
         for (int i = 0; i < list.size(); i++) {
             List<RgbImage> row = new ArrayList<>();
             for (String c : columns) {
                 row.add(outcome.images().get(c).get(i));
             }
-            String label = list.get(i).length() > 40 ? list.get(i).substring(0, 37) + "..." : list.get(i);
-            grid.row(label + " (seed " + (seed + i) + ")", row);
+            grid.row("seed " + (seed + i), row, Collections.nCopies(columns.size(), list.get(i)));
         }
-        if (width > 512) {
-            grid.shrink(width / 256);
+        if (sampling.width() > 512) {
+            grid.shrink(sampling.width() / 256);
         }
         Map<String, String> text = new LinkedHashMap<>();
-        text.put("Description", "hicache bench: " + modelPath + ", " + steps + " steps");
+        text.put("Description", "hicache bench: " + modelPath + ", " + sampling.steps() + " steps");
         PngWriter.write(outputDir.resolve("grid.png"), grid.render(), text);
     }
 

@@ -53,6 +53,12 @@ record RunConfig(
 
     /** Checks the plain numbers given; everything else is checked when the run is prepared. */
     void checkNumbers() {
+        checkSampling(steps, width, height, guidance, trueCfgScale);
+        check(workersPerDevice >= 1, "--workers must be >= 1, got " + workersPerDevice);
+    }
+
+    /** Checks the sampling options given (null: the model's), for every command that samples. */
+    static void checkSampling(Integer steps, Integer width, Integer height, Double guidance, Double trueCfgScale) {
         check(steps == null || steps >= 1, "--steps must be >= 1, got " + steps);
         if (width != null) {
             checkSide("--width", width);
@@ -64,18 +70,23 @@ record RunConfig(
                 "--guidance must be a finite number >= 0, got " + guidance);
         check(trueCfgScale == null || Double.isFinite(trueCfgScale) && trueCfgScale >= 0,
                 "--true-cfg-scale must be a finite number >= 0, got " + trueCfgScale);
-        check(workersPerDevice >= 1, "--workers must be >= 1, got " + workersPerDevice);
     }
 
     /** The sampling of this run: each option given, else the model's default. */
     Sampling sampling(ModelDefaults model) {
-        return new Sampling(steps != null ? steps : model.steps(), width != null ? width : model.width(),
-                height != null ? height : model.height(), guidance != null ? guidance : model.guidance(),
-                trueCfgScale != null ? trueCfgScale : model.trueCfgScale());
+        return Sampling.resolve(steps, width, height, guidance, trueCfgScale, model);
     }
 
     /** Resolved sampling settings. */
-    record Sampling(int steps, int width, int height, double guidance, double trueCfgScale) {}
+    record Sampling(int steps, int width, int height, double guidance, double trueCfgScale) {
+        /** Each option given (not null), else the model's default. */
+        static Sampling resolve(Integer steps, Integer width, Integer height, Double guidance, Double trueCfgScale,
+                ModelDefaults model) {
+            return new Sampling(steps != null ? steps : model.steps(), width != null ? width : model.width(),
+                    height != null ? height : model.height(), guidance != null ? guidance : model.guidance(),
+                    trueCfgScale != null ? trueCfgScale : model.trueCfgScale());
+        }
+    }
 
     private static void checkSide(String option, int px) {
         check(px >= 16 && px % 16 == 0, option + " must be a positive multiple of 16, got " + px);

@@ -10,16 +10,19 @@ import java.util.List;
 
 /**
  * A labelled comparison grid: one row per prompt/seed, one column per mode, images unscaled (or
- * shrunk by an integer factor) so that differences stay visible pixel for pixel.
+ * shrunk by an integer factor) so that differences stay visible pixel for pixel, each optionally
+ * captioned (e.g. with its prompt) in a smaller font under it.
  *
  * <p>Layout, with {@code pad = max(4, fontSize/2)} and {@code line = round(1.4·fontSize)}: a header
  * band {@code line + 2·pad} high holds the column labels; a label column {@code labelWidth} wide
- * (none when every row label is empty) holds the row labels, wrapped; every cell is followed by a
- * {@code pad} gap, and the grid starts after a {@code pad} margin (plus {@code labelWidth + pad}
- * with row labels). A column is as wide as its widest image, a row as tall as its tallest, so
- * {@code width = pad + [labelWidth + pad] + Σ(columnWidth + pad)} and
- * {@code height = line + 2·pad + Σ(rowHeight + pad)}. A missing image (null) leaves a grey cell
- * marked "missing".
+ * (none when every row label is empty) holds the row labels, wrapped; a row with captions has a
+ * caption band {@code captionLines · round(1.4·captionFontSize)} high under its images, each caption
+ * wrapped to its column's width (cut with "..." past {@code captionLines} lines); every cell is
+ * followed by a {@code pad} gap, and the grid starts after a {@code pad} margin (plus
+ * {@code labelWidth + pad} with row labels). A column is as wide as its widest image, a row as tall
+ * as its tallest, so {@code width = pad + [labelWidth + pad] + Σ(columnWidth + pad)} and
+ * {@code height = line + 2·pad + Σ(rowHeight + [captionBand] + pad)}: sizes never depend on the
+ * text or the font found. A missing image (null) leaves a grey cell marked "missing".
  */
 public final class ImageGrid {
     private static final Color BACKGROUND = Color.WHITE;
@@ -29,8 +32,11 @@ public final class ImageGrid {
     private final List<String> columns;
     private final List<String> rowLabels = new ArrayList<>();
     private final List<List<RgbImage>> rows = new ArrayList<>();
+    private final List<List<String>> captions = new ArrayList<>();
     private int shrink = 1;
     private int fontSize = 16;
+    private int captionFontSize = 10;
+    private int captionLines = 4;
     private int labelWidth = -1;
     private LabelFont font;
 
@@ -48,12 +54,26 @@ public final class ImageGrid {
 
     /** Adds a row: its label (e.g. the prompt and seed) and one image per column, null where missing. */
     public ImageGrid row(String label, List<RgbImage> images) {
-        if (images.size() != columns.size()) {
-            throw new IllegalArgumentException("row '" + label + "' has " + images.size() + " images for "
-                    + columns.size() + " columns");
+        return row(label, images, null);
+    }
+
+    /**
+     * Adds a row with a caption under each image (e.g. its prompt; null or blank for none), or none
+     * when {@code captions} is null.
+     */
+    public ImageGrid row(String label, List<RgbImage> images, List<String> captions) {
+        if (images.size() != columns.size() || captions != null && captions.size() != columns.size()) {
+            throw new IllegalArgumentException("row '" + label + "' has " + images.size() + " images"
+                    + (captions == null ? "" : " and " + captions.size() + " captions") + " for " + columns.size()
+                    + " columns");
         }
         rowLabels.add(label == null ? "" : label);
         rows.add(new ArrayList<>(images));
+        List<String> rowCaptions = new ArrayList<>();
+        for (int c = 0; c < columns.size(); c++) {
+            rowCaptions.add(captions == null || captions.get(c) == null ? "" : captions.get(c));
+        }
+        this.captions.add(rowCaptions);
         return this;
     }
 
@@ -69,6 +89,21 @@ public final class ImageGrid {
     /** Label text size in pixels; default 16. */
     public ImageGrid fontSize(int px) {
         this.fontSize = px;
+        return this;
+    }
+
+    /** Caption text size in pixels; default 10. */
+    public ImageGrid captionFontSize(int px) {
+        this.captionFontSize = px;
+        return this;
+    }
+
+    /** Lines of caption text under an image, the height of a row's caption band; default 4. */
+    public ImageGrid captionLines(int lines) {
+        if (lines < 1) {
+            throw new IllegalArgumentException("caption lines " + lines);
+        }
+        this.captionLines = lines;
         return this;
     }
 
@@ -92,6 +127,7 @@ public final class ImageGrid {
             throw new IllegalArgumentException("a grid needs at least one row");
         }
         LabelFont f = font != null ? font : LabelFont.sansSerif(fontSize);
+        LabelFont small = f.ofSize(captionFontSize);
         List<List<RgbImage>> cells = new ArrayList<>();
         for (List<RgbImage> row : rows) {
             List<RgbImage> shrunk = new ArrayList<>();
@@ -133,7 +169,12 @@ public final class ImageGrid {
         int left = pad + (rowLabelsShown ? labelW + pad : 0);
         int top = line + 2 * pad;
         int width = left + Arrays.stream(colWidth).sum() + pad * colWidth.length;
-        int height = top + Arrays.stream(rowHeight).sum() + pad * rowHeight.length;
+        int[] captionBand = new int[rows.size()];
+        for (int r = 0; r < captionBand.length; r++) {
+            boolean captioned = captions.get(r).stream().anyMatch(s -> !s.isBlank());
+            captionBand[r] = captioned ? captionLines * small.lineHeight() : 0;
+        }
+        int height = top + Arrays.stream(rowHeight).sum() + Arrays.stream(captionBand).sum() + pad * rowHeight.length;
 
         BufferedImage canvas = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = canvas.createGraphics();
@@ -165,9 +206,16 @@ public final class ImageGrid {
                         String missing = f.fit("missing", colWidth[c]);
                         f.draw(g, missing, x + (colWidth[c] - f.width(missing)) / 2, y + (rowHeight[r] - line) / 2, TEXT);
                     }
+                    if (captionBand[r] > 0) {
+                        List<String> lines = small.wrap(captions.get(r).get(c), colWidth[c], captionLines);
+                        for (int i = 0; i < lines.size(); i++) {
+                            small.draw(g, lines.get(i), x + (colWidth[c] - small.width(lines.get(i))) / 2,
+                                    y + rowHeight[r] + i * small.lineHeight(), TEXT);
+                        }
+                    }
                     x += colWidth[c] + pad;
                 }
-                y += rowHeight[r] + pad;
+                y += rowHeight[r] + captionBand[r] + pad;
             }
         } finally {
             g.dispose();

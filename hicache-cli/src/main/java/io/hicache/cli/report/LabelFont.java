@@ -50,6 +50,9 @@ abstract class LabelFont {
         return new Bitmap(size);
     }
 
+    /** The same kind of font at another size. */
+    abstract LabelFont ofSize(int px);
+
     /** Vertical distance between consecutive lines, in pixels. */
     final int lineHeight() {
         return Math.round(size * 1.4f);
@@ -118,6 +121,11 @@ abstract class LabelFont {
         }
 
         @Override
+        LabelFont ofSize(int px) {
+            return new Java2d(px);
+        }
+
+        @Override
         int width(String text) {
             return metrics.stringWidth(text);
         }
@@ -143,6 +151,11 @@ abstract class LabelFont {
         Bitmap(int size) {
             super(size);
             scale = Math.max(1, Math.round(size * 0.75f / 7));
+        }
+
+        @Override
+        LabelFont ofSize(int px) {
+            return new Bitmap(px);
         }
 
         @Override

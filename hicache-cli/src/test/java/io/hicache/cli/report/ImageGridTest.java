@@ -60,6 +60,40 @@ class ImageGridTest {
         }
     }
 
+    /** Captions (caption font 10: line 14, 4 lines) add a band under the images of their row only. */
+    @Test
+    void captionsAreWrittenUnderTheirImagesInABandOfFixedHeight() {
+        int band = 4 * 14;
+        String prompt = "a large red star in the top left corner on a blue background";
+        for (boolean bitmap : new boolean[] {false, true}) {
+            ImageGrid g = ImageGrid.withColumns(List.of("original", "HiCache N=7", "Taylor")).fontSize(12).labelWidth(100)
+                    .row("seed 0", List.of(A, B, C), List.of(prompt, prompt, prompt))
+                    .row("seed 1", Arrays.asList(C, null, A));
+            RgbImage img = (bitmap ? g.font(LabelFont.bitmap(12)) : g).render();
+            assertEquals(PAD + 100 + PAD + (40 + PAD) + (50 + PAD) + (40 + PAD), img.width());
+            assertEquals(LINE + 2 * PAD + (30 + band + PAD) + (30 + PAD), img.height());
+            int left = PAD + 100 + PAD;
+            int top = LINE + 2 * PAD;
+            int[] x = {left, left + 40 + PAD, left + 40 + PAD + 50 + PAD};
+            assertCellIs(A, img, x[0], top);
+            assertCellIs(B, img, x[1], top);
+            assertCellIs(C, img, x[2], top);
+            int second = top + 30 + band + PAD;
+            assertCellIs(C, img, x[0], second);
+            assertCellIs(A, img, x[2], second);
+            int[] widths = {40, 50, 40};
+            for (int c = 0; c < 3; c++) {
+                // the caption is under its own image, and wrapped to fill more than one line of the band
+                assertTrue(inkIn(img, x[c], top + 30, x[c] + widths[c], top + 30 + 14), "caption line 1 of " + c);
+                assertTrue(inkIn(img, x[c], top + 30 + 14, x[c] + widths[c], top + 30 + band), "caption line 2+ of " + c);
+            }
+            assertEquals(false, inkIn(img, left, top + 30 + band, img.width(), second), "nothing between the rows");
+        }
+        RgbImage plain = ImageGrid.withColumns(List.of("x")).fontSize(12).row("", List.of(A), Arrays.asList(" "))
+                .render();
+        assertEquals(LINE + 2 * PAD + 30 + PAD, plain.height(), "blank captions take no band");
+    }
+
     @Test
     void withoutRowLabelsThereIsNoLabelColumn() {
         RgbImage img = ImageGrid.withColumns(List.of("x")).fontSize(12).row("", List.of(A)).row(null, List.of(A)).render();
@@ -90,6 +124,9 @@ class ImageGridTest {
         assertThrows(IllegalArgumentException.class, () -> ImageGrid.withColumns(List.of("a")).render());
         assertThrows(IllegalArgumentException.class, () -> ImageGrid.withColumns(List.of("a")).row("r", Arrays.asList((RgbImage) null)).render());
         assertThrows(IllegalArgumentException.class, () -> ImageGrid.withColumns(List.of("a")).shrink(0));
+        assertThrows(IllegalArgumentException.class, () -> ImageGrid.withColumns(List.of("a", "b"))
+                .row("r", List.of(A, B), List.of("one caption")));
+        assertThrows(IllegalArgumentException.class, () -> ImageGrid.withColumns(List.of("a")).captionLines(0));
     }
 
     private static void assertCellIs(RgbImage expected, RgbImage grid, int left, int top) {

@@ -12,7 +12,8 @@ import java.util.Map;
  * the original run's executed FLOPs over its denoising time; {@code efficiency} divides it by the
  * machine's GEMM speed measured before the run ({@code gemmGflops}); {@code gemmGflopsAfter} is the
  * same yardstick measured after it (NaN when not measured), so a run whose machine speed drifted
- * says so.
+ * says so. Faithfulness to the prompts ({@link PromptFaithfulness}) is scored for every configuration
+ * or for none: {@code faithfulnessUnscored} says why not, and is null when it is scored.
  */
 public record BenchmarkReport(
         String model,
@@ -26,9 +27,10 @@ public record BenchmarkReport(
         double gemmGflopsAfter,
         double transformerGflops,
         double efficiency,
-        List<ConfigResult> results) {
+        List<ConfigResult> results,
+        String faithfulnessUnscored) {
 
-    /** One configuration's results. */
+    /** One configuration's results; {@code faithfulness} is null when the run is not scored. */
     public record ConfigResult(
             CacheConfig config,
             String tag,
@@ -53,6 +55,7 @@ public record BenchmarkReport(
             double forecastOverFullStep,
             Map<String, Double> forecastErrorByModule,
             Map<Integer, Double> forecastErrorByStep,
+            PromptFaithfulness.Score faithfulness,
             List<Sample> samples) {
     }
 
@@ -64,7 +67,7 @@ public record BenchmarkReport(
     /** This report with the GEMM yardstick measured after the run. */
     public BenchmarkReport withGemmAfter(double gflops) {
         return new BenchmarkReport(model, device, dtype, steps, width, height, prompts, gemmGflops, gflops,
-                transformerGflops, efficiency, results);
+                transformerGflops, efficiency, results, faithfulnessUnscored);
     }
 
     /** One (configuration, prompt) measurement. */

@@ -15,14 +15,16 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
  * Runs a {@link BenchmarkPlan} on one loaded pipeline: the same prompts and seeds under every
  * configuration, timing the denoising loop and the whole generation, counting FLOPs and cache
- * memory, and comparing each result with the {@code original} one. Prompts are encoded once and the
- * embeddings reused, so timings compare only what the cache changes.
+ * memory, and comparing each result with the {@code original} one and, for Shapes prompts, with its
+ * prompt ({@link PromptFaithfulness}). Prompts are encoded once and the embeddings reused, so timings
+ * compare only what the cache changes.
  */
 public final class BenchmarkRunner {
     private static final int WARMUP_STEPS = 3;
@@ -80,6 +82,7 @@ public final class BenchmarkRunner {
         }
         List<BenchmarkReport.ConfigResult> results = new ArrayList<>();
         Map<String, List<RgbImage>> images = new LinkedHashMap<>();
+        Optional<String> unscored = PromptFaithfulness.unscorable(plan.prompts(), plan.width(), plan.height());
         for (int c = 0; c < configs; c++) {
             CacheConfig config = plan.configs().get(c);
             List<BenchmarkReport.Sample> samples = new ArrayList<>();
@@ -102,14 +105,16 @@ public final class BenchmarkRunner {
                 measureForecastErrors(plan, embeddings, config, byModule, byStep);
             }
             images.put(config.tag(), configImages);
+            PromptFaithfulness.Score faithfulness = unscored.isEmpty()
+                    ? PromptFaithfulness.score(plan.prompts(), configImages) : null;
             results.add(summarise(plan, config, samples, results.isEmpty() ? null : results.get(0), peakRss[c],
-                    fullMs[c], forecastMs[c], roundRatios(denoise[0], denoise[c]), byModule, byStep));
+                    fullMs[c], forecastMs[c], roundRatios(denoise[0], denoise[c]), byModule, byStep, faithfulness));
         }
         BenchmarkReport.ConfigResult original = results.get(0);
         double transformerGflops = original.flops() / original.denoiseSeconds() / 1e9;
         BenchmarkReport report = new BenchmarkReport(model, device, dtype, plan.steps(), plan.width(), plan.height(),
                 plan.prompts(), gemmGflops, Double.NaN, transformerGflops, transformerGflops / gemmGflops,
-                List.copyOf(results));
+                List.copyOf(results), unscored.orElse(null));
         return new Outcome(report, images);
     }
 
@@ -165,7 +170,7 @@ public final class BenchmarkRunner {
     private static BenchmarkReport.ConfigResult summarise(BenchmarkPlan plan, CacheConfig c,
             List<BenchmarkReport.Sample> samples, BenchmarkReport.ConfigResult original, long peakRss,
             double[] fullMs, double[] forecastMs, double[] wallRatios, Map<String, Double> byModule,
-            Map<Integer, Double> byStep) {
+            Map<Integer, Double> byStep, PromptFaithfulness.Score faithfulness) {
         double denoise = mean(samples, BenchmarkReport.Sample::denoiseSeconds);
         double total = mean(samples, BenchmarkReport.Sample::totalSeconds);
         long flops = Math.round(mean(samples, s -> (double) s.flops()));
@@ -181,7 +186,7 @@ public final class BenchmarkRunner {
                 samples.stream().mapToLong(BenchmarkReport.Sample::cachePeakBytes).max().orElse(0), peakRss,
                 finiteMean(samples, BenchmarkReport.Sample::psnr), mean(samples, BenchmarkReport.Sample::ssim),
                 mean(samples, BenchmarkReport.Sample::latentRelativeL2), fullStep, forecastStep,
-                forecastStep / fullStep, byModule, byStep, List.copyOf(samples));
+                forecastStep / fullStep, byModule, byStep, faithfulness, List.copyOf(samples));
     }
 
     private static double mean(List<BenchmarkReport.Sample> s, java.util.function.ToDoubleFunction<BenchmarkReport.Sample> f) {

@@ -14,6 +14,9 @@ import io.hicache.core.pipeline.GenerationStats;
 import io.hicache.core.pipeline.HostTensor;
 import io.hicache.core.pipeline.ImagePipeline;
 import io.hicache.core.pipeline.TextEmbeddings;
+import io.hicache.core.shapes.ShapeAttributes;
+import io.hicache.core.shapes.ShapePrompt;
+import io.hicache.core.shapes.ShapeScene;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -168,6 +171,46 @@ class BenchmarkRunnerTest {
         assertEquals(2 * 50 * 0.010, r.results().get(0).denoiseSeconds(), 1e-12);
         assertTrue(Double.isNaN(r.gemmDrift()), "no yardstick after the run yet");
         assertEquals(-0.1, r.withGemmAfter(90.0).gemmDrift(), 1e-12);
+    }
+
+    /**
+     * Shapes prompts are scored per configuration on the very images compared with the original:
+     * here original draws each prompt's scene and the cached configuration only its background.
+     */
+    @Test
+    void shapesPromptsGetFaithfulnessPerConfiguration() throws Exception {
+        ScriptedPipeline drawing = new ScriptedPipeline() {
+            @Override
+            public GenerationResult generate(GenerationRequest r) {
+                GenerationResult g = super.generate(r);
+                ShapePrompt p = ShapePrompt.parse(r.prompt()).orElseThrow();
+                ShapeAttributes a = new ShapeAttributes(p.size(), p.colour(), p.shape(), p.position(), p.background());
+                RgbImage image = r.cache().mode() == CacheMode.ORIGINAL ? ShapeScene.nominal(a).render()
+                        : RgbImage.filled(128, 128, a.background().red(), a.background().green(), a.background().blue());
+                return new GenerationResult(image.toBufferedImage(), g.latents(), g.stats());
+            }
+        };
+        CacheConfig hicache = CacheConfig.defaults().withInterval(5);
+        List<String> prompts = List.of("a large red star in the top left corner on a blue background",
+                "a small green circle at the bottom on a white background");
+        BenchmarkPlan plan = new BenchmarkPlan(prompts, 0, 10, 128, 128, 3.5, List.of(hicache), 0, 1, false, 8, 8);
+        BenchmarkReport r = new BenchmarkRunner(drawing, s -> { }).run(plan, "m", "cpu", "float32", 100.0).report();
+        assertEquals(null, r.faithfulnessUnscored());
+        PromptFaithfulness.Score original = r.results().get(0).faithfulness();
+        assertEquals(1.0, original.overall(), 0);
+        assertEquals(1.0, original.allCorrect(), 0);
+        assertEquals(2, original.images());
+        // a blank image has no object: every named attribute fails, the background too
+        PromptFaithfulness.Score cached = r.results().get(1).faithfulness();
+        assertEquals(Map.of("size", 0.0, "colour", 0.0, "shape", 0.0, "position", 0.0, "background", 0.0),
+                cached.perAttribute());
+        assertEquals(0.0, cached.allCorrect(), 0);
+
+        BenchmarkPlan cats = new BenchmarkPlan(List.of("a cat"), 0, 10, 128, 128, 3.5, List.of(hicache), 0, 1, false, 8, 8);
+        BenchmarkReport unscored = new BenchmarkRunner(new ScriptedPipeline(), s -> { })
+                .run(cats, "m", "cpu", "float32", 100.0).report();
+        assertEquals("prompts do not follow the Shapes grammar (e.g. 'a cat')", unscored.faithfulnessUnscored());
+        assertTrue(unscored.results().stream().allMatch(c -> c.faithfulness() == null));
     }
 
     @Test
