@@ -97,6 +97,21 @@ public final class ShapesTraining implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Torch intra-op threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
     int threads;
 
+    /** Stops (checkpointed, as on Ctrl-C) after this many steps of this run: how tests interrupt a run. */
+    @Option(names = "--stop-after", defaultValue = "0", hidden = true)
+    int stopAfter;
+
+    /** Set by Ctrl-C or SIGTERM: the run stops at the end of the current step, checkpointed. */
+    private volatile boolean stopRequested;
+    private int stepsThisRun;
+
+    /** Thrown at a step boundary once a stop was requested; everything up to it is saved. */
+    static final class Stopped extends Exception {
+        Stopped(String phase, int step) {
+            super("stopped during the " + phase + " at step " + step + ", checkpoint saved; rerun the same command to resume");
+        }
+    }
+
     private static final String VAE_CHECKPOINT = "vae.ckpt.safetensors";
     private static final String FLUX_CHECKPOINT = "transformer.ckpt.safetensors";
     private static final String LATENTS = "latents.safetensors";
@@ -104,7 +119,19 @@ public final class ShapesTraining implements Callable<Integer> {
 
     public static void main(String[] args) {
         HiCacheRuntime.bootstrap();
-        System.exit(new CommandLine(new ShapesTraining()).execute(args));
+        ShapesTraining training = new ShapesTraining();
+        // The JVM's own Ctrl-C handling would run shutdown hooks that free native tensors while a
+        // backward pass still uses them (a crash); instead the step finishes and the run checkpoints.
+        for (String name : new String[] {"INT", "TERM"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> {
+                if (training.stopRequested) {
+                    Runtime.getRuntime().halt(130);
+                }
+                training.stopRequested = true;
+                System.err.println("\nstopping after this step (again to quit at once)");
+            });
+        }
+        System.exit(new CommandLine(training).execute(args));
     }
 
     @Override
@@ -119,6 +146,18 @@ public final class ShapesTraining implements Callable<Integer> {
         Files.createDirectories(outputDir);
         Path initial = initialModel();
         long start = System.nanoTime();
+        try {
+            train(initial);
+        } catch (Stopped e) {
+            System.err.println(e.getMessage());
+            return 130;
+        }
+        System.out.printf(Locale.ROOT, "model written to %s (%.1f min this run)%n", outputDir.resolve("model"),
+                (System.nanoTime() - start) / 6e10);
+        return 0;
+    }
+
+    private void train(Path initial) throws Exception {
         try (NDManager root = NDManager.newBaseManager(Device.cpu())) {
             TrainingScript script = TrainingScript.load(root);
             try (TrainableWeights vae = trainVae(script, initial, root)) {
@@ -129,9 +168,20 @@ public final class ShapesTraining implements Callable<Integer> {
                 }
             }
         }
-        System.out.printf(Locale.ROOT, "model written to %s (%.1f min this run)%n", outputDir.resolve("model"),
-                (System.nanoTime() - start) / 6e10);
-        return 0;
+    }
+
+    /** After a step: checkpoint on schedule, at the end, or when stopping; then stop if asked. */
+    private void afterStep(String phase, int done, int total, TrainableWeights w, Path ckpt, LossLog log)
+            throws IOException, Stopped {
+        stepsThisRun++;
+        boolean stop = stopRequested || (stopAfter > 0 && stepsThisRun >= stopAfter);
+        if (done % checkpointEvery == 0 || done == total || stop) {
+            w.save(ckpt);
+            log.write();
+        }
+        if (stop && done < total) {
+            throw new Stopped(phase, done);
+        }
     }
 
     /** The untrained model (seeded weights, text encoders, tokenizers), written once. */
@@ -159,7 +209,8 @@ public final class ShapesTraining implements Callable<Integer> {
         return m.create(new float[] {c.levels(), c.layersPerBlock, c.normNumGroups, (float) klWeight});
     }
 
-    private TrainableWeights trainVae(TrainingScript script, Path initial, NDManager root) throws IOException {
+    private TrainableWeights trainVae(TrainingScript script, Path initial, NDManager root)
+            throws IOException, Stopped {
         Path ckpt = outputDir.resolve(VAE_CHECKPOINT);
         TrainableWeights w;
         if (Files.isRegularFile(ckpt)) {
@@ -185,17 +236,14 @@ public final class ShapesTraining implements Callable<Integer> {
                 double norm = w.adam(schedule(vaeLr, step, vaeSteps), 1.0);
                 log.add(step + 1, withNorm(metrics, norm));
                 progress.step(step + 1, log.recentMean(0, 20));
-                if ((step + 1) % checkpointEvery == 0 || step + 1 == vaeSteps) {
-                    w.save(ckpt);
-                    log.write();
-                }
+                afterStep("autoencoder", step + 1, vaeSteps, w, ckpt, log);
             }
         }
         return w;
     }
 
     /** One forward + backward of {@code method} (no update); returns its metrics. */
-    private static float[] lossStep(TrainingScript script, String method, NDManager s, List<NDArray> inputs,
+    static float[] lossStep(TrainingScript script, String method, NDManager s, List<NDArray> inputs,
             TrainableWeights w) {
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDList out = script.run(method, s, inputs, w, true);
@@ -333,10 +381,7 @@ public final class ShapesTraining implements Callable<Integer> {
                     double norm = w.adam(schedule(lr, step, steps), 1.0);
                     log.add(step + 1, withNorm(metrics, norm));
                     progress.step(step + 1, log.recentMean(0, 50));
-                    if ((step + 1) % checkpointEvery == 0 || step + 1 == steps) {
-                        w.save(ckpt);
-                        log.write();
-                    }
+                    afterStep("transformer", step + 1, steps, w, ckpt, log);
                 }
             }
         }
