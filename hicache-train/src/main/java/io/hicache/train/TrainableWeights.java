@@ -52,6 +52,19 @@ final class TrainableWeights implements AutoCloseable {
         return t;
     }
 
+    /** Copies of the weights of {@code from} whose names pass {@code keep}, moments zero. */
+    static TrainableWeights copyOf(TrainableWeights from, Predicate<String> keep, NDManager parent) {
+        TrainableWeights t = new TrainableWeights(parent.newSubManager());
+        from.weights.forEach((name, x) -> {
+            if (keep.test(name)) {
+                NDArray c = x.stopGradient().duplicate();
+                c.attach(t.manager);
+                t.put(name, c, null, null);
+            }
+        });
+        return t;
+    }
+
     /** Reads a checkpoint written by {@link #save}. */
     static TrainableWeights load(Path checkpoint, NDManager parent) throws IOException {
         TrainableWeights t = new TrainableWeights(parent.newSubManager());
@@ -144,10 +157,14 @@ final class TrainableWeights implements AutoCloseable {
         w.write(file);
     }
 
-    /** Writes the weights alone in {@code dtype}, as a model file. */
-    void export(Path file, TensorType dtype) throws IOException {
+    /** Writes the weights of {@code parts} in {@code dtype} as one model file; a later part's tensor wins. */
+    static void export(Path file, TensorType dtype, TrainableWeights... parts) throws IOException {
+        Map<String, NDArray> all = new java.util.TreeMap<>();
+        for (TrainableWeights p : parts) {
+            all.putAll(p.weights);
+        }
         SafetensorsWriter w = new SafetensorsWriter();
-        weights.forEach((name, x) -> w.add(name, x, dtype));
+        all.forEach((name, x) -> w.add(name, x, dtype));
         w.write(file);
     }
 

@@ -89,7 +89,7 @@ class ShapesTrainingTest {
 
     private static String[] tinyRun(Path out, String... extra) {
         List<String> args = new java.util.ArrayList<>(List.of("--output-dir", out.toString(), "--vae-steps", "3",
-                "--vae-batch", "2", "--pool", "4", "--steps", "4", "--batch", "2", "--checkpoint-every", "100"));
+                "--vae-batch", "2", "--decoder-steps", "2", "--pool", "4", "--steps", "4", "--batch", "2", "--checkpoint-every", "100"));
         args.addAll(List.of(extra));
         return args.toArray(String[]::new);
     }
@@ -104,7 +104,7 @@ class ShapesTrainingTest {
         assertTrue(Files.isRegularFile(interrupted.resolve("vae.ckpt.safetensors")));
         assertEquals(130, new CommandLine(new ShapesTraining()).execute(tinyRun(interrupted, "--stop-after", "3")));
         assertEquals(0, new CommandLine(new ShapesTraining()).execute(tinyRun(interrupted)));
-        for (String file : new String[] {"vae-loss.csv", "transformer-loss.csv"}) {
+        for (String file : new String[] {"vae-loss.csv", "decoder-loss.csv", "transformer-loss.csv"}) {
             assertEquals(Files.readString(straight.resolve(file)), Files.readString(interrupted.resolve(file)), file);
         }
         assertEquals(5, Files.readAllLines(straight.resolve("transformer-loss.csv")).size());
