@@ -1,0 +1,206 @@
+package io.hicache.chipmunk;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import io.hicache.core.cache.CacheConfig;
+import io.hicache.core.cache.CacheMode;
+import io.hicache.core.metrics.FlopCounter.Kind;
+import io.hicache.core.runtime.TensorType;
+import io.hicache.core.sampling.FlowMatchEuler;
+import io.hicache.core.sampling.SeededNoise;
+import io.hicache.core.testing.TensorAssert;
+import io.hicache.flux.FluxDenoiser;
+import io.hicache.flux.FluxTransformer;
+import io.hicache.flux.TinyFlux;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Chipmunk in the tiny FLUX model (2 double + 2 single blocks, 2 heads × 16, MLP 128) at 256×256
+ * (16×16 = 256 image tokens + 8 text tokens: two query blocks of 192, three token blocks of 128),
+ * every layer sparsifiable (first_n_dense_layers 0), against the flux backend's denoiser, 12 steps
+ * (dense steps 0, 1 and 10, set reuse at 11). Equal-within-rounding checks allow 1e-6 of the largest
+ * latent (≈ 8 float32 ulps of it): measured 1.6e-7 on this machine for each of them.
+ */
+class ChipmunkFluxTest {
+    static final int SIZE = 256;
+    static final int TEXT = 8;
+    static final int STEPS = 12;
+
+    @TempDir
+    static Path dir;
+
+    static NDManager manager;
+    static FluxTransformer transformer;
+    static FlowMatchEuler scheduler;
+
+    @BeforeAll
+    static void load() throws IOException {
+        TinyFlux.write(dir, TinyFlux.config(), 1, TensorType.F32, false);
+        manager = NDManager.newBaseManager();
+        transformer = FluxTransformer.load(dir, TensorType.F32, manager);
+        scheduler = FlowMatchEuler.read(dir.resolve("scheduler").resolve("scheduler_config.json"));
+    }
+
+    @AfterAll
+    static void close() {
+        transformer.close();
+        manager.close();
+    }
+
+    static ChipmunkConfig config(String... keyValues) {
+        Map<String, String> m = new HashMap<>(Map.of("attn.first_n_dense_layers", "0", "mlp.first_n_dense_layers", "0"));
+        for (int i = 0; i < keyValues.length; i += 2) {
+            m.put(keyValues[i], keyValues[i + 1]);
+        }
+        return WorkedExamplesTest.config(m);
+    }
+
+    static FluxDenoiser.Request request(int batch, CacheConfig cache) {
+        return new FluxDenoiser.Request(SeededNoise.gaussian(11, new Shape(batch, TEXT, 32), manager),
+                SeededNoise.gaussian(12, new Shape(batch, 16), manager),
+                SeededNoise.gaussian(13, new Shape(batch, 16, SIZE / 8, SIZE / 8), manager), SIZE, SIZE, STEPS, 3.5, cache);
+    }
+
+    static FluxDenoiser.Result flux(CacheConfig cache) {
+        return new FluxDenoiser(transformer, scheduler).denoise(request(1, cache), manager);
+    }
+
+    static FluxDenoiser.Result chipmunk(ChipmunkKernels kernels, int batch, CacheConfig cache) {
+        return new FluxDenoiser(transformer, scheduler, kernels).denoise(request(batch, cache), manager);
+    }
+
+    @Test
+    void bothPartsAndPatchifyOffEqualFluxWithinRounding() {
+        NDArray dense = flux(null).latents();
+        ChipmunkKernels kernels = new ChipmunkKernels(config("attn.is_enabled", "false", "mlp.is_enabled", "false",
+                "patchify.is_enabled", "false"));
+        NDArray off = chipmunk(kernels, 1, null).latents();
+        // the only difference: a single block computes proj_out as attention columns + bias, plus the
+        // MLP columns, instead of one product over [attention | MLP] — the same sums in another order
+        double rel = TensorAssert.maxRelDiff(dense, off);
+        assertTrue(rel < 1e-6, "relative difference " + rel);
+        assertEquals(1.0, kernels.lastGeneration().attentionFraction());
+        assertEquals(1.0, kernels.lastGeneration().mlpFraction());
+    }
+
+    @Test
+    void patchifyAloneDoesNotChangeDenseMath() {
+        NDArray dense = flux(null).latents();
+        NDArray permuted = chipmunk(new ChipmunkKernels(config("attn.is_enabled", "false", "mlp.is_enabled", "false")),
+                1, null).latents();
+        double rel = TensorAssert.maxRelDiff(dense, permuted);
+        assertTrue(rel < 1e-6, "relative difference " + rel);
+    }
+
+    @Test
+    void keepingEveryKeyAndNeuronEqualsFlux() {
+        NDArray dense = flux(null).latents();
+        ChipmunkKernels kernels = new ChipmunkKernels(config("attn.top_keys", "1", "mlp.top_keys", "1"));
+        NDArray all = chipmunk(kernels, 1, null).latents();
+        double rel = TensorAssert.maxRelDiff(dense, all);
+        assertTrue(rel < 1e-6, "relative difference " + rel);
+        assertTrue(kernels.lastGeneration().events().stream().anyMatch(e -> e.decision().equals("S")),
+                "sparse steps ran");
+    }
+
+    @Test
+    void sparsityChangesTheResultButStaysClose() {
+        NDArray dense = flux(null).latents();
+        ChipmunkKernels kernels = new ChipmunkKernels(config());
+        NDArray sparse = chipmunk(kernels, 1, null).latents();
+        double rel = TensorAssert.maxRelDiff(dense, sparse);
+        assertTrue(rel > 1e-4 && rel < 0.5, "relative difference " + rel);
+        ChipmunkKernels.Summary s = kernels.lastGeneration();
+        assertTrue(s.attentionFraction() < 0.6 && s.mlpFraction() < 0.8, s.attentionFraction() + ", " + s.mlpFraction());
+        assertTrue(s.peakCacheBytes() > 0);
+    }
+
+    @Test
+    void hicacheAtIntervalOneIsChipmunkAloneBitForBit() {
+        ChipmunkKernels alone = new ChipmunkKernels(config());
+        NDArray a = chipmunk(alone, 1, null).latents();
+        ChipmunkKernels cached = new ChipmunkKernels(config());
+        FluxDenoiser.Result c = chipmunk(cached, 1, CacheConfig.builder(CacheMode.HICACHE).interval(1).build());
+        TensorAssert.assertBitEqual(a, c.latents(), "Chipmunk + HiCache N=1 vs Chipmunk alone");
+        assertEquals(alone.lastGeneration().events(), cached.lastGeneration().events());
+        assertEquals(STEPS, c.cache().fullSteps());
+    }
+
+    @Test
+    void forecastStepsTouchNoChipmunkState() {
+        for (boolean catchUp : new boolean[] {true, false}) {
+            ChipmunkKernels kernels = new ChipmunkKernels(config("catch_up", String.valueOf(catchUp)));
+            FluxDenoiser.Result r = chipmunk(kernels, 1, CacheConfig.builder(CacheMode.HICACHE).interval(3).build());
+            Set<Integer> eventSteps = new TreeSet<>();
+            Map<Integer, Integer> calls = new HashMap<>();
+            for (ChipmunkState.Event e : kernels.lastGeneration().events()) {
+                eventSteps.add(e.step());
+                calls.merge(e.step(), 1, Integer::sum);
+            }
+            Set<Integer> full = new TreeSet<>();
+            r.steps().forEach(s -> {
+                if (s.full()) {
+                    full.add(s.step());
+                }
+            });
+            assertEquals(full, eventSteps, "Chipmunk runs exactly on the full steps");
+            assertTrue(full.size() < STEPS);
+            // 4 attention cores and 2 image + 2 single MLPs per full step
+            calls.values().forEach(n -> assertEquals(8, n));
+        }
+    }
+
+    @Test
+    void keysAreSelectedAtTheFirstFullStepAfterZero() {
+        ChipmunkKernels kernels = new ChipmunkKernels(config());
+        chipmunk(kernels, 1, CacheConfig.builder(CacheMode.HICACHE).interval(4).firstEnhance(1).build());
+        List<String> layerZeroAttn = kernels.lastGeneration().events().stream()
+                .filter(e -> e.key().layer() == 0 && e.key().module().equals("attn"))
+                .map(e -> e.step() + ":" + e.decision()).toList();
+        assertEquals(List.of("0:D", "4:D+keys", "8:S"), layerZeroAttn);
+    }
+
+    @Test
+    void batchElementZeroEqualsItsBatchOfOneRun() {
+        ChipmunkKernels one = new ChipmunkKernels(config());
+        NDArray single = chipmunk(one, 1, null).latents();
+        ChipmunkKernels two = new ChipmunkKernels(config());
+        FluxDenoiser.Request r = request(2, null);
+        // element 1 differs from element 0: other noise, the same prompt
+        NDArray noise = r.noise().get(new NDIndex("0:1")).concat(
+                SeededNoise.gaussian(99, new Shape(1, 16, SIZE / 8, SIZE / 8), manager), 0);
+        NDArray pair = new FluxDenoiser(transformer, scheduler, two).denoise(new FluxDenoiser.Request(
+                r.promptEmbeds().get(new NDIndex("0:1")).repeat(0, 2), r.pooledPromptEmbeds().get(new NDIndex("0:1"))
+                        .repeat(0, 2), noise, SIZE, SIZE, STEPS, 3.5, null), manager).latents();
+        // a batched product may round differently; a flipped key or neuron selection would show as ~1e-2
+        double rel = TensorAssert.maxRelDiff(single, pair.get(new NDIndex("0:1")));
+        assertTrue(rel < 1e-6, "relative difference " + rel);
+        assertFalse(TensorAssert.maxRelDiff(single, pair.get(new NDIndex("1:2"))) < 1e-3, "element 1 is another image");
+    }
+
+    @Test
+    void flopCountsFollowTheSparseWork() {
+        FluxDenoiser.Result dense = flux(null);
+        FluxDenoiser.Result sparse = chipmunk(new ChipmunkKernels(config()), 1, null);
+        assertEquals(dense.flops().get(Kind.ATTENTION_PROJECTIONS), sparse.flops().get(Kind.ATTENTION_PROJECTIONS));
+        assertEquals(dense.flops().get(Kind.EMBEDDINGS), sparse.flops().get(Kind.EMBEDDINGS));
+        assertTrue(sparse.flops().get(Kind.ATTENTION_SCORES) < dense.flops().get(Kind.ATTENTION_SCORES));
+        assertTrue(sparse.flops().get(Kind.MLP) < dense.flops().get(Kind.MLP));
+    }
+}
