@@ -49,12 +49,15 @@ final class RunRecord {
     private Map<String, Object> encoder;
 
     RunRecord(Path file, RunConfig config, List<String> args, HiCacheRuntime.RuntimeInfo runtime,
-            List<Device> devices, int workersPerDevice, PipelineSpec workerSpec, String backend, RunPlan plan,
-            int alreadyDone) {
+            List<Device> devices, int workersPerDevice, PipelineSpec workerSpec, String backend,
+            Map<String, String> backendSettings, RunPlan plan, int alreadyDone) {
         this.file = file;
         fixed.put("command", args);
         fixed.put("options", config);
         fixed.put("backend", backend);
+        if (!backendSettings.isEmpty()) {
+            fixed.put("backend_settings", backendSettings);
+        }
         fixed.put("model", workerSpec.model());
         fixed.put("dtype", workerSpec.dtype().displayName());
         fixed.put("components", workerSpec.components());
