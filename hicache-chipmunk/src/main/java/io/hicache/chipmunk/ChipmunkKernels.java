@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDManager;
 import io.hicache.core.nn.AttentionKernel;
 import io.hicache.core.nn.FeedForward;
 import io.hicache.flux.StatefulKernels;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Chipmunk plugged into one FLUX pipeline: a fresh {@link ChipmunkState} per generation, the
@@ -12,12 +14,26 @@ import java.util.List;
  * (a single forward) the kernels run dense.
  */
 public final class ChipmunkKernels implements StatefulKernels {
-    /** What a finished generation did: every decision, FLOP fractions and cache memory. */
+    /**
+     * What a finished generation did: every decision; attention-core and sparsifiable-MLP FLOPs
+     * executed over those of the same calls dense (the FLOPs Chipmunk saves) and over those of every
+     * step dense (what step caching saves counts too); the most cache bytes held.
+     */
     public record Summary(List<ChipmunkState.Event> events, double attentionFraction, double mlpFraction,
-            long savedFlops, long peakCacheBytes) {}
+            double attentionFractionOfAllSteps, double mlpFractionOfAllSteps, long savedFlops, long peakCacheBytes) {
+        /** The measures as a generation reports them (docs/chipmunk.md §7). */
+        public Map<String, Double> metrics() {
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("attention_flop_fraction", attentionFractionOfAllSteps);
+            m.put("mlp_flop_fraction", mlpFractionOfAllSteps);
+            m.put("chipmunk_cache_peak_bytes", (double) peakCacheBytes);
+            return m;
+        }
+    }
 
     private final ChipmunkConfig config;
     private ChipmunkState state;
+    private int steps;
     private Summary last;
 
     public ChipmunkKernels(ChipmunkConfig config) {
@@ -29,12 +45,13 @@ public final class ChipmunkKernels implements StatefulKernels {
     }
 
     @Override
-    public int[] begin(int gridHeight, int gridWidth, NDManager manager) {
+    public int[] begin(int gridHeight, int gridWidth, int steps, NDManager manager) {
         int[] order = config.patchifyEnabled()
                 ? Selection.patchifyOrder(gridHeight, gridWidth, config.patchifyChunkSize1(), config.patchifyChunkSize2())
                 : null;
         end();
         state = new ChipmunkState(config, manager);
+        this.steps = steps;
         return order;
     }
 
@@ -59,13 +76,17 @@ public final class ChipmunkKernels implements StatefulKernels {
     }
 
     @Override
-    public void end() {
-        if (state != null) {
-            last = new Summary(List.copyOf(state.events()), state.attentionFraction(), state.mlpFraction(),
-                    state.savedFlops(), state.peakBytesHeld());
-            state.close();
-            state = null;
+    public Map<String, Double> end() {
+        if (state == null) {
+            return Map.of();
         }
+        double scale = state.stepsRun() == 0 ? 1 : (double) state.stepsRun() / steps;
+        last = new Summary(List.copyOf(state.events()), state.attentionFraction(), state.mlpFraction(),
+                state.attentionFraction() * scale, state.mlpFraction() * scale, state.savedFlops(),
+                state.peakBytesHeld());
+        state.close();
+        state = null;
+        return last.metrics();
     }
 
     /** The last finished generation's summary, or null before the first. */

@@ -113,9 +113,17 @@ public final class ChipmunkState implements AutoCloseable {
         return attnDense == 0 ? 1 : (double) attnExecuted / attnDense;
     }
 
-    /** Sparsifiable-MLP FLOPs executed / dense. */
+    /** Sparsifiable-MLP FLOPs executed / dense in the same calls. */
     public double mlpFraction() {
         return mlpDense == 0 ? 1 : (double) mlpExecuted / mlpDense;
+    }
+
+    /**
+     * The steps that ran Chipmunk calls. Every such step runs all of them, so the dense cost of a
+     * generation of n steps is (dense cost so far) · n / this.
+     */
+    public int stepsRun() {
+        return (int) events.stream().mapToInt(Event::step).distinct().count();
     }
 
     /** FLOPs the Chipmunk calls saved against running those calls dense (negative when they cost more). */

@@ -195,12 +195,45 @@ class ChipmunkFluxTest {
     }
 
     @Test
-    void flopCountsFollowTheSparseWork() {
+    void flopFractionsFollowSection7() {
         FluxDenoiser.Result dense = flux(null);
         FluxDenoiser.Result sparse = chipmunk(new ChipmunkKernels(config()), 1, null);
         assertEquals(dense.flops().get(Kind.ATTENTION_PROJECTIONS), sparse.flops().get(Kind.ATTENTION_PROJECTIONS));
         assertEquals(dense.flops().get(Kind.EMBEDDINGS), sparse.flops().get(Kind.EMBEDDINGS));
-        assertTrue(sparse.flops().get(Kind.ATTENTION_SCORES) < dense.flops().get(Kind.ATTENTION_SCORES));
-        assertTrue(sparse.flops().get(Kind.MLP) < dense.flops().get(Kind.MLP));
+        // §7 by hand: S = 264, D = 32, k_a = 40; dense attention at 0, 1, 10 (o_cache at 1 and 10), sparse at 9 steps
+        double s = 264;
+        double d = 32;
+        double ka = 40;
+        double attention = (3 * 4 * s * s * d + 2 * 4 * s * ka * d + 9 * 4 * s * ka * d) / (STEPS * 4 * s * s * d);
+        assertEquals(attention, sparse.metrics().get("attention_flop_fraction"), 1e-12);
+        assertEquals(attention * 4 * 4 * s * s * d * STEPS, sparse.flops().get(Kind.ATTENTION_SCORES), 1);
+        // MLPs: F = 128, k_m + r_m = 38 + 5; dense at 0 and 10, sparse at 1-9 (refreshing) and 11 (reusing);
+        // image MLPs over T = 256 tokens (2 blocks of 128), single-block MLPs over 264 (3 blocks)
+        double f = 128;
+        double kept = 43;
+        double executed = 0;
+        double all = 0;
+        for (double[] t : new double[][] {{256, 2}, {256, 2}, {264, 3}, {264, 3}}) {
+            executed += 2 * 4 * t[0] * d * f + 10 * 4 * t[0] * kept * d + 9 * 2 * t[1] * d * f;
+            all += STEPS * 4 * t[0] * d * f;
+        }
+        assertEquals(executed / all, sparse.metrics().get("mlp_flop_fraction"), 1e-12);
+        double text = STEPS * 2 * 4 * TEXT * d * f; // the double blocks' text MLPs stay dense
+        assertEquals(executed + text, sparse.flops().get(Kind.MLP), 1);
+        double blocks = dense.flops().get(Kind.ATTENTION_PROJECTIONS) + dense.flops().get(Kind.ATTENTION_SCORES)
+                + dense.flops().get(Kind.MLP);
+        assertEquals((dense.flops().get(Kind.ATTENTION_PROJECTIONS) + attention * dense.flops().get(Kind.ATTENTION_SCORES)
+                + executed + text) / blocks, sparse.metrics().get("block_flop_fraction"), 1e-12);
+        assertTrue(sparse.metrics().get("chipmunk_cache_peak_bytes") > 0);
+    }
+
+    @Test
+    void underStepCachingTheFractionsCountEveryStep() {
+        ChipmunkKernels kernels = new ChipmunkKernels(config());
+        FluxDenoiser.Result r = chipmunk(kernels, 1, CacheConfig.builder(CacheMode.HICACHE).interval(3).build());
+        double ran = (double) r.cache().fullSteps() / STEPS;
+        assertEquals(kernels.lastGeneration().attentionFraction() * ran, r.metrics().get("attention_flop_fraction"),
+                1e-12);
+        assertTrue(r.metrics().get("block_flop_fraction") < ran);
     }
 }

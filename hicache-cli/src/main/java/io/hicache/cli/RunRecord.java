@@ -45,6 +45,8 @@ final class RunRecord {
     private long forecastSteps;
     private final Map<String, Map<String, Number>> perDevice = new TreeMap<>();
     private final List<Map<String, Object>> failures = new ArrayList<>();
+    /** Per image index, the backend's own measures (Chipmunk's FLOP fractions), for backends that have them. */
+    private final Map<Integer, Map<String, Double>> backendMetrics = new TreeMap<>();
     private List<Map<String, Object>> workers = List.of();
     private Map<String, Object> encoder;
 
@@ -100,6 +102,9 @@ final class RunRecord {
             fullSteps += e.fullSteps() == null ? 0 : e.fullSteps();
             forecastSteps += e.forecastSteps() == null ? 0 : e.forecastSteps();
             d.put("ok", d.get("ok").intValue() + 1);
+            if (e.backendMetrics() != null) {
+                backendMetrics.put(e.index(), e.backendMetrics());
+            }
         } else {
             if ("not-run".equals(e.errorKind())) {
                 notRun++;
@@ -163,6 +168,9 @@ final class RunRecord {
             root.put("encoder", encoder);
         }
         root.put("failures", failures);
+        if (!backendMetrics.isEmpty()) {
+            root.put("backend_metrics_per_image", backendMetrics);
+        }
         try {
             AtomicFiles.writeString(file, JSON.writeValueAsString(root) + "\n");
         } catch (IOException e) {

@@ -3,6 +3,7 @@ package io.hicache.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -67,9 +68,36 @@ class ChipmunkCliTest {
         CliRun original = CliRun.of(run(b, "--backend", "chipmunk", "--mode", "original"));
         assertEquals(0, original.exitCode(), original.err());
         assertArrayEquals(Files.readAllBytes(b.resolve("img_0.safetensors")), Files.readAllBytes(a.resolve("img_0.safetensors")));
-        JsonNode settings = new ObjectMapper().readTree(a.resolve("run.json").toFile()).get("backend_settings");
+        JsonNode run = new ObjectMapper().readTree(a.resolve("run.json").toFile());
+        JsonNode settings = run.get("backend_settings");
         assertEquals("0.15", settings.get("attn.top_keys").asText());
         assertEquals("true", settings.get("patchify.is_enabled").asText());
+        // 3 steps: attention dense at 0 and 1, sparse at 2; the first two layers always dense
+        JsonNode image = run.get("backend_metrics_per_image").get("0");
+        double attention = image.get("attention_flop_fraction").asDouble();
+        assertTrue(attention > 0.3 && attention < 1, image.toString());
+        assertTrue(image.get("block_flop_fraction").asDouble() < 1, image.toString());
+        assertTrue(image.get("chipmunk_cache_peak_bytes").asDouble() > 0, image.toString());
+        JsonNode entry = new ObjectMapper().readTree(Files.readAllLines(a.resolve("manifest.jsonl")).get(0));
+        assertEquals(image, entry.get("backend_metrics"));
+    }
+
+    @Test
+    void benchReportsTheFlopFractionsAndBothCaches() throws Exception {
+        Path out = dir.resolve("bench");
+        CliRun r = CliRun.of("bench", "--backend", "chipmunk", "--model-path", "builtin:flux-tiny", "--device", "cpu",
+                "--prompt", "a fox", "--steps", "4", "--width", "128", "--height", "128", "--modes", "original,HiCache",
+                "--intervals", "2", "--warmup", "0", "--no-site-errors", "--gemm", "64x64", "--chipmunk-attn-top-keys",
+                "0.3", "--output-dir", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        String table = Files.readString(out.resolve("bench.txt"));
+        assertTrue(table.matches("(?s).*backend measures.*\\n  original .*attention_flop_fraction 0\\.\\d+.*"
+                + "chipmunk_cache_peak \\d+\\.\\d MiB  hicache_cache_peak 0\\.0 MiB\\n  HiCache.*"), table);
+        CliRun flux = CliRun.of("bench", "--chipmunk-attn-top-keys", "0.3", "--prompt", "x", "--output-dir",
+                out.toString());
+        assertEquals(2, flux.exitCode());
+        assertEquals("hicache: --chipmunk-attn-top-keys needs --backend chipmunk (the backend is flux)",
+                flux.err().strip());
     }
 
     @Test

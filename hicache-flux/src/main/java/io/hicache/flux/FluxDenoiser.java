@@ -90,9 +90,11 @@ public final class FluxDenoiser {
      *     without a cache every step is full and no memory is held
      * @param flops FLOPs the transformer executed over all steps, by kind
      * @param steps per-step records in order
+     * @param metrics the stateful kernels' measures of this generation, and {@code block_flop_fraction}:
+     *     the block matrix products executed over those of every step in full; empty without kernels
      */
     public record Result(NDArray latents, CacheStats cache, Map<FlopCounter.Kind, Long> flops,
-            List<DenoisingLoop.StepRecord> steps) {}
+            List<DenoisingLoop.StepRecord> steps, Map<String, Double> metrics) {}
 
     /** Runs the loop; the returned latents are attached to {@code manager}. */
     public Result denoise(Request r, NDManager manager) {
@@ -110,7 +112,8 @@ public final class FluxDenoiser {
         float[] sigmas = scheduler.sigmas(r.steps(), (latentH / 2) * (latentW / 2));
         DenoisingLoop.Plan plan = new DenoisingLoop.Plan(sigmas, branches, strategy, r.cache(), r.measureForecastError());
         try (NDManager generation = manager.newSubManager()) {
-            int[] order = kernels == null ? null : kernels.begin((int) latentH / 2, (int) latentW / 2, generation);
+            int[] order = kernels == null ? null
+                    : kernels.begin((int) latentH / 2, (int) latentW / 2, r.steps(), generation);
             try {
                 NDArray imageIds = FluxPositions.imageIds(latentH, latentW, generation);
                 if (order != null) {
@@ -122,7 +125,15 @@ public final class FluxDenoiser {
                 DenoisingLoop.Result d = order == null
                         ? DenoisingLoop.runUnpacked(model, scheduler, r.noise(), plan, manager)
                         : runReordered(model, r.noise(), plan, order, generation, manager);
-                return new Result(d.latents(), d.cache(), d.flops(), d.steps());
+                Map<String, Double> metrics = Map.of();
+                if (kernels != null) {
+                    metrics = new java.util.LinkedHashMap<>(kernels.end());
+                    FlopCounter dense = FluxTransformer.flopsPerForward(c, (latentH / 2) * (latentW / 2),
+                            r.promptEmbeds().getShape().get(1));
+                    double all = (double) r.steps() * branches.size() * batch * blockFlops(dense.snapshot());
+                    metrics.put("block_flop_fraction", blockFlops(d.flops()) / all);
+                }
+                return new Result(d.latents(), d.cache(), d.flops(), d.steps(), metrics);
             } finally {
                 if (kernels != null) {
                     kernels.end();
@@ -155,6 +166,12 @@ public final class FluxDenoiser {
         NDArray out = LatentPacking.unpack(natural, h, w);
         out.attach(manager);
         return new DenoisingLoop.Result(out, d.cache(), d.flops(), d.steps(), d.branches());
+    }
+
+    /** The FLOPs of the blocks' matrix products (projections, attention core, MLPs; not embeddings or modulation). */
+    private static double blockFlops(Map<FlopCounter.Kind, Long> flops) {
+        return flops.get(FlopCounter.Kind.ATTENTION_PROJECTIONS) + flops.get(FlopCounter.Kind.ATTENTION_SCORES)
+                + flops.get(FlopCounter.Kind.MLP);
     }
 
     /** int64 [N, width]: row p is order[p] repeated, the index of a gather of rows. */

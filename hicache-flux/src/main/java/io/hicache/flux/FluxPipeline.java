@@ -307,7 +307,7 @@ public final class FluxPipeline {
             FluxDenoiser.Result d = denoiser.denoise(new FluxDenoiser.Request(c.positive().tokens(),
                     c.positive().pooled(), noise, s.width(), s.height(), s.steps(), s.guidance(), s.cache(),
                     s.measureForecastError(), negative, s.trueCfgScale()), scope);
-            return new DenoisingLoop.Outcome(d.latents(), d.cache(), d.flops(), d.steps());
+            return new DenoisingLoop.Outcome(d.latents(), d.cache(), d.flops(), d.steps(), d.metrics());
         }
 
         @Override

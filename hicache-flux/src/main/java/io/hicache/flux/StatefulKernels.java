@@ -3,6 +3,7 @@ package io.hicache.flux;
 import ai.djl.ndarray.NDManager;
 import io.hicache.core.nn.AttentionKernel;
 import io.hicache.core.nn.FeedForward;
+import java.util.Map;
 
 /**
  * Attention and MLP kernels that keep state across the steps of one generation (a sparse method
@@ -13,13 +14,13 @@ import io.hicache.core.nn.FeedForward;
  */
 public interface StatefulKernels {
     /**
-     * Starts a generation on a packed token grid of {@code gridHeight} × {@code gridWidth} image
-     * tokens with its state under {@code manager}; returns the order to run the image tokens in
+     * Starts a generation of {@code steps} steps on a packed token grid of {@code gridHeight} ×
+     * {@code gridWidth} image tokens with its state under {@code manager}; returns the order to run the image tokens in
      * (position p holds token order[p]), or null for the natural order.
      *
      * @throws IllegalArgumentException when the grid cannot be used
      */
-    int[] begin(int gridHeight, int gridWidth, NDManager manager);
+    int[] begin(int gridHeight, int gridWidth, int steps, NDManager manager);
 
     /** The next forwards are at sampler step {@code step}. */
     void beforeForward(int step);
@@ -30,6 +31,9 @@ public interface StatefulKernels {
     /** The image MLP of the double blocks and the MLP of the single blocks of the current generation. */
     FeedForward.Kernel mlp();
 
-    /** Ends the generation and frees its state. */
-    void end();
+    /**
+     * Ends the generation (if one runs) and frees its state; returns its measures by name (e.g.
+     * FLOP fractions, cache bytes), empty when no generation ran.
+     */
+    Map<String, Double> end();
 }
