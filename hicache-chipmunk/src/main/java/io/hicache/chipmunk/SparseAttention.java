@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.hicache.core.runtime.Kernels;
+import io.hicache.core.runtime.Precision;
 import io.hicache.core.runtime.TensorType;
 
 /**
@@ -76,7 +77,10 @@ public final class SparseAttention {
         }
         NDArray padded = q;
         if (g * bm > len) { // the padding rows attend to something and are dropped
-            padded = q.concat(q.getManager().zeros(new Shape(b, h, g * bm - len, dh), q.getDataType()), 2);
+            // made in float32 and cast: no bf16 DataType may reach a DJL call
+            NDArray zeros = Kernels.of(q).cast(q.getManager().zeros(new Shape(b, h, g * bm - len, dh)),
+                    Precision.typeOf(q));
+            padded = q.concat(zeros, 2);
         }
         NDArray index = keys.reshape(b, h, g * kept, 1).broadcast(new Shape(b, h, g * kept, dh));
         NDArray kSel = k.gather(index, 2).reshape(b, h * g, kept, dh);

@@ -66,6 +66,37 @@ class ChipmunkStateTest {
     }
 
     @Test
+    void bfloat16RunsTheSamePathsCloseToFloat32() {
+        ChipmunkConfig c = config(Map.of("attn.bm", "5", "mlp.bm", "3", "attn.first_n_dense_layers", "0",
+                "mlp.first_n_dense_layers", "0", "attn.top_keys", "0.5"));
+        ChipmunkState f32 = new ChipmunkState(c, manager);
+        ChipmunkState bf16 = new ChipmunkState(c, manager);
+        SiteKey site = SiteKey.of(0, "total");
+        NDArray w1 = noise(1, 24, 8);
+        NDArray w2 = noise(3, 8, 24);
+        for (int n = 0; n < 3; n++) {
+            f32.beginForward(n);
+            bf16.beginForward(n);
+            NDArray q = noise(10 + n, 1, 2, 13, 4);
+            NDArray x = noise(40 + n, 1, 13, 8);
+            NDArray a = f32.attentionKernel().attend(site, q, q, q, null, new FlopCounter());
+            NDArray qb = bf16(q);
+            NDArray ab = bf16.attentionKernel().attend(site, qb, qb, qb, null, new FlopCounter());
+            TensorAssert.assertClose(a, ab, 0.05, 0.05, "attention, step " + n);
+            NDArray m = f32.mlpKernel().apply(site, x, w1, null, w2, null, new FlopCounter());
+            NDArray mb = bf16.mlpKernel().apply(site, bf16(x), bf16(w1), null, bf16(w2), null, new FlopCounter());
+            TensorAssert.assertClose(m, mb, 0.1, 0.05, "MLP, step " + n);
+        }
+        assertEquals(f32.events(), bf16.events());
+        f32.close();
+        bf16.close();
+    }
+
+    private static NDArray bf16(NDArray x) {
+        return io.hicache.core.runtime.Kernels.of(x).cast(x, io.hicache.core.runtime.TensorType.BF16);
+    }
+
+    @Test
     void missingStateRunsDenseAndBuildsIt() {
         ChipmunkState state = new ChipmunkState(ChipmunkConfig.defaults(), manager);
         SiteKey attn = SiteKey.of(5, "img_attn");
