@@ -167,6 +167,25 @@ class ChipmunkFluxTest {
     }
 
     @Test
+    void withTrueCfgEachBranchHasItsOwnStateOnOneSchedule() {
+        ChipmunkKernels kernels = new ChipmunkKernels(config());
+        FluxDenoiser.Request r = request(1, null);
+        FluxDenoiser.Negative negative = new FluxDenoiser.Negative(SeededNoise.gaussian(21, new Shape(1, TEXT, 32),
+                manager), SeededNoise.gaussian(22, new Shape(1, 16), manager));
+        new FluxDenoiser(transformer, scheduler, kernels).denoise(new FluxDenoiser.Request(r.promptEmbeds(),
+                r.pooledPromptEmbeds(), r.noise(), SIZE, SIZE, 3, 3.5, null, false, negative, 4.0), manager);
+        List<ChipmunkState.Event> events = kernels.lastGeneration().events();
+        List<String> cond = events.stream().filter(e -> e.key().branch().equals("cond"))
+                .map(e -> e.step() + "/" + e.key().layer() + "/" + e.key().module() + ":" + e.decision()).toList();
+        List<String> uncond = events.stream().filter(e -> e.key().branch().equals("uncond"))
+                .map(e -> e.step() + "/" + e.key().layer() + "/" + e.key().module() + ":" + e.decision()).toList();
+        assertEquals(cond, uncond, "both branches decide alike");
+        // each branch selects its own keys at step 1: had they shared state, the second would find them
+        assertEquals(4, cond.stream().filter(e -> e.startsWith("1/") && e.endsWith("attn:D+keys")).count());
+        assertEquals(4, uncond.stream().filter(e -> e.startsWith("1/") && e.endsWith("attn:D+keys")).count());
+    }
+
+    @Test
     void keysAreSelectedAtTheFirstFullStepAfterZero() {
         ChipmunkKernels kernels = new ChipmunkKernels(config());
         chipmunk(kernels, 1, CacheConfig.builder(CacheMode.HICACHE).interval(4).firstEnhance(1).build());
