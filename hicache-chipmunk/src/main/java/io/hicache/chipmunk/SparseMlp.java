@@ -130,9 +130,15 @@ public final class SparseMlp {
                     ids[j] = set[j];
                 }
                 NDArray idx = m.create(ids);
+                // gathers from the weights belong to the weights' manager: move them to this call's
                 NDArray w1s = w1.gather(idx.reshape(k, 1).broadcast(new Shape(k, din)), 0);
-                NDArray b1s = b1 == null ? null : b1.gather(idx, 0);
                 NDArray w2s = w2.gather(idx.reshape(1, k).broadcast(new Shape(dout, k)), 1);
+                m.attachAll(w1s, w2s);
+                NDArray b1s = null;
+                if (b1 != null) {
+                    b1s = b1.gather(idx, 0);
+                    b1s.attach(m);
+                }
                 NDArray a = kernels.geluTanh(Layers.linear(x.get(new NDIndex(rows)), w1s, b1s));
                 NDArray cols = idx.reshape(1, k).broadcast(new Shape(n, k));
                 NDArray delta = Layers.linear(a.sub(actBlk.gather(cols, 1)), w2s, null);

@@ -401,11 +401,15 @@ public final class FluxTransformer implements AutoCloseable {
                 // the MLP (proj_mlp, GELU, the MLP columns of proj_out) runs through the kernel without
                 // a bias; proj_out's bias is added once, with the attention columns
                 NDArray w = p.get("proj_out.weight");
+                // the column views would otherwise belong to the weights' manager and outlive the block
+                NDArray wAttention = w.get(new NDIndex(":, :" + d));
+                NDArray wMlp = w.get(new NDIndex(":, " + d + ":"));
+                scope.attachAll(wAttention, wMlp);
                 NDArray o = attention.self(p.scope("attn."), x, rope, null, attentionKernel, site, flops);
                 flops.linear(Kind.ATTENTION_PROJECTIONS, tokens, d, d);
-                NDArray mlp = mlpKernel.apply(site, x, p.get("proj_mlp.weight"), p.get("proj_mlp.bias"),
-                        w.get(new NDIndex(":, " + d + ":")), null, flops);
-                total = Layers.linear(o, w.get(new NDIndex(":, :" + d)), p.get("proj_out.bias")).add(mlp);
+                NDArray mlp = mlpKernel.apply(site, x, p.get("proj_mlp.weight"), p.get("proj_mlp.bias"), wMlp, null,
+                        flops);
+                total = Layers.linear(o, wAttention, p.get("proj_out.bias")).add(mlp);
             }
         }
         total = session.resolve(site, total, scope);
