@@ -36,11 +36,13 @@ final class BatchRun {
     private final RunConfig config;
     private final List<String> args;
     private final boolean analyticGiven;
+    private final ChipmunkOptions chipmunk;
 
-    BatchRun(RunConfig config, List<String> args, boolean analyticGiven) {
+    BatchRun(RunConfig config, List<String> args, boolean analyticGiven, ChipmunkOptions chipmunk) {
         this.config = config;
         this.args = args;
         this.analyticGiven = analyticGiven;
+        this.chipmunk = chipmunk;
     }
 
     int run(PrintWriter err) {
@@ -69,6 +71,7 @@ final class BatchRun {
             TensorType dtype = dtype(devices);
             String model = config.model() != null ? config.model() : backend.defaultModel();
             RunConfig.Sampling sampling = config.sampling(defaults(backend, model));
+            checkSize(backend, sampling);
             int workers = devices.size()
                     * DeviceChoice.usefulWorkersPerDevice(config.workersPerDevice(), plan.jobs().size(), devices.size());
             // one encoder for all workers; with --encode-first also for one worker, run before any worker loads
@@ -102,7 +105,8 @@ final class BatchRun {
                 ImageSettings settings = new ImageSettings(backend.name(), model, dtype, config.negativePrompt(),
                         sampling.steps(), sampling.width(), sampling.height(), sampling.guidance(),
                         trueCfg ? sampling.trueCfgScale() : 1, config.cache(),
-                        embeddings == null ? null : embeddings.fileName(), noise == null ? null : noise.fileName());
+                        embeddings == null ? null : embeddings.fileName(), noise == null ? null : noise.fileName(),
+                        backend.settings());
                 Conditioning conditioning = embeddings != null ? embeddings
                         : encoderSpec != null ? null : Conditioning.BY_WORKER;
                 return generate(err, new Setup(backend, devices, workerSpec, encoderSpec, plan, settings, out, noise,
@@ -131,7 +135,8 @@ final class BatchRun {
         resume.recovered().forEach(e -> previous.put(e.index(), e));
         int workersPerDevice = workersPerDevice(s.devices(), resume.todo().size());
         RunRecord record = new RunRecord(out.runFile(), config, args, HiCacheRuntime.info(), s.devices(),
-                workersPerDevice, s.workerSpec(), s.backend().name(), s.plan(), resume.done().size());
+                workersPerDevice, s.workerSpec(), s.backend().name(), s.backend().settings(), s.plan(),
+                resume.done().size());
         record.write("running", null);
         Thread interrupted = new Thread(() -> interrupted(err, record, s.bar()), "hicache-interrupted");
         Runtime.getRuntime().addShutdownHook(interrupted);
@@ -282,10 +287,22 @@ final class BatchRun {
     }
 
     private Backend backend() {
+        Backend named;
         try {
-            return Backend.named(config.backend());
+            named = Backend.named(config.backend());
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
+        }
+        return chipmunk.apply(named);
+    }
+
+    /** Sizes the backend cannot make (Chipmunk's patchify tiles) are refused before anything loads. */
+    private static void checkSize(Backend backend, RunConfig.Sampling sampling) {
+        try {
+            backend.checkSize(sampling.width(), sampling.height());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--width " + sampling.width() + " --height " + sampling.height() + ": "
+                    + e.getMessage(), e);
         }
     }
 

@@ -18,7 +18,6 @@ import io.hicache.cli.report.LinePlot;
 import io.hicache.core.image.PngWriter;
 import io.hicache.core.image.RgbImage;
 import io.hicache.core.pipeline.Backend;
-import io.hicache.core.pipeline.ImagePipeline;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.util.AtomicFiles;
@@ -77,6 +76,9 @@ public final class BenchCommand extends ToolCommand {
     @Mixin
     CacheParameterOptions cache = new CacheParameterOptions();
 
+    @Mixin
+    ChipmunkOptions chipmunk = new ChipmunkOptions();
+
     @Option(names = "--limit", defaultValue = "2", paramLabel = "N", description = "Use the first N prompts (default: ${DEFAULT-VALUE}).")
     int limit;
 
@@ -126,7 +128,7 @@ public final class BenchCommand extends ToolCommand {
         List<CacheConfig> configs = configs();
         int[] gemmShape = parseGemm();
         PathArguments.requireDirectory("--output-dir", outputDir);
-        Backend b = model.backend();
+        Backend b = chipmunk.apply(model.backend());
         String modelPath = model.path == null ? defaultModel(b) : model.path;
         Device d = model.device();
         TensorType type = model.dtype(d);
@@ -140,18 +142,20 @@ public final class BenchCommand extends ToolCommand {
         Files.createDirectories(outputDir);
         double gemmGflops = MachineGemm.gflops(d, type, gemmShape[0], gemmShape[1], 5);
         BenchmarkRunner.Outcome outcome;
-        try (ImagePipeline pipeline = b.open(s)) {
+        String backendMeasures;
+        try (BackendMetricsRecorder pipeline = new BackendMetricsRecorder(b.open(s), steps)) {
             out.println("benchmarking " + pipeline.describe());
             out.flush();
             outcome = new BenchmarkRunner(pipeline, line -> {
                 out.println("  " + line);
                 out.flush();
             }).run(plan, modelPath, DeviceChoice.name(d), type.displayName(), gemmGflops);
+            backendMeasures = pipeline.table();
         }
         // the yardstick again: a machine that got faster or slower during the run shows here
         outcome = new BenchmarkRunner.Outcome(outcome.report().withGemmAfter(
                 MachineGemm.gflops(d, type, gemmShape[0], gemmShape[1], 5)), outcome.images());
-        String table = table(outcome.report());
+        String table = table(outcome.report()) + backendMeasures;
         out.print(table);
         AtomicFiles.writeString(outputDir.resolve("bench.txt"), table);
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)

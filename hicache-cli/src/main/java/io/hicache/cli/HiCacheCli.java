@@ -78,9 +78,13 @@ public final class HiCacheCli implements Callable<Integer> {
     @Mixin
     OutputOptions output = new OutputOptions();
 
+    @Mixin
+    ChipmunkOptions chipmunk = new ChipmunkOptions();
+
     /** Help sections: an option belongs to the section whose first order number it reaches. */
     private static final Object[][] SECTIONS = {
-        {"Prompts", 100}, {"Model and sampling", 200}, {"Cache", 300}, {"Devices", 400}, {"Output", 500}
+        {"Prompts", 100}, {"Model and sampling", 200}, {"Cache", 300}, {"Devices", 400}, {"Output", 500},
+        {"Chipmunk (--backend chipmunk; docs/chipmunk.md)", 600}
     };
 
     static final class PromptOptions {
@@ -165,7 +169,8 @@ public final class HiCacheCli implements Callable<Integer> {
 
     static final class CacheOptions {
         @Option(order = 301, names = {"--mode", "--cache-mode", "--cache_mode"}, paramLabel = "MODE",
-                description = "original, FORA, Taylor, Taylor-Scaled, HiCache, HiCache-Analytic (any case).")
+                description = "original, FORA, Taylor, Taylor-Scaled, HiCache, HiCache-Analytic (any case); with "
+                        + "--backend chipmunk also chipmunk, the same as original (Chipmunk alone).")
         String mode = "HiCache";
 
         @Option(order = 312, names = {"--measure-forecast-error", "--measure_forecast_error"},
@@ -175,8 +180,15 @@ public final class HiCacheCli implements Callable<Integer> {
         @Mixin
         CacheParameterOptions parameters = new CacheParameterOptions();
 
-        CacheConfig toConfig() {
+        /** The cache configuration for {@code backend}: {@code --mode chipmunk} is original on the chipmunk backend. */
+        CacheConfig toConfig(String backend) {
             CacheMode m;
+            if (mode.trim().equalsIgnoreCase(ChipmunkOptions.BACKEND)) {
+                if (!backend.trim().equalsIgnoreCase(ChipmunkOptions.BACKEND)) {
+                    throw new UsageException("--mode chipmunk needs --backend chipmunk (the backend is " + backend + ")");
+                }
+                return parameters.one(CacheMode.ORIGINAL);
+            }
             try {
                 m = CacheMode.parse(mode);
             } catch (IllegalArgumentException e) {
@@ -240,7 +252,7 @@ public final class HiCacheCli implements Callable<Integer> {
             if (output.verbose && output.quiet) {
                 throw new UsageException("give either --verbose or --quiet, not both");
             }
-            CacheConfig cacheConfig = cache.toConfig();
+            CacheConfig cacheConfig = cache.toConfig(model.backend);
             RunConfig config = new RunConfig(model.backend, model.modelPath, model.dtype, devices.gpus, devices.device,
                     devices.workers, devices.sharedEncoder, devices.encodeFirst, prompts.promptFile, List.copyOf(prompts.prompts),
                     prompts.negativePrompt, prompts.startIndex, prompts.limit, prompts.imagesPerPrompt,
@@ -248,7 +260,8 @@ public final class HiCacheCli implements Callable<Integer> {
                     model.height, model.guidance, model.trueCfgScale, model.seed, cacheConfig, cache.measureForecastError,
                     prompts.promptEmbeds, prompts.initNoise, output.outputDir, OutputType.parse(output.outputType),
                     output.overwrite, verbosity);
-            return new BatchRun(config, spec.commandLine().getParseResult().originalArgs(), cache.parameters.analyticGiven())
+            return new BatchRun(config, spec.commandLine().getParseResult().originalArgs(), cache.parameters.analyticGiven(),
+                    chipmunk)
                     .run(err);
         } catch (UsageException e) {
             return BatchRun.usageError(err, e, verbosity);

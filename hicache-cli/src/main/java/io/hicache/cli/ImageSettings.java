@@ -28,9 +28,11 @@ import java.util.List;
  *
  * @param promptEmbeds file name of {@code --prompt-embeds}, or null
  * @param initNoise file name of {@code --init-noise}, or null
+ * @param backendSettings the backend's own settings in effect (Chipmunk's), empty for none
  */
 record ImageSettings(String backend, String model, TensorType dtype, String negativePrompt, int steps, int width,
-        int height, double guidance, double trueCfgScale, CacheConfig cache, String promptEmbeds, String initNoise) {
+        int height, double guidance, double trueCfgScale, CacheConfig cache, String promptEmbeds, String initNoise,
+        java.util.Map<String, String> backendSettings) {
 
     /** Non-ASCII escaped, so the text fits a PNG tEXt chunk (Latin-1) and still round-trips exactly. */
     static final ObjectMapper JSON = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
@@ -58,6 +60,9 @@ record ImageSettings(String backend, String model, TensorType dtype, String nega
         p.put("model", model);
         p.put("dtype", dtype.displayName());
         p.put("cache", cache.tag());
+        if (!backendSettings.isEmpty()) { // only backends with settings write them, so earlier images keep their records
+            p.set("backend_settings", JSON.valueToTree(backendSettings));
+        }
         if (cache.mode() == CacheMode.HICACHE_ANALYTIC) {
             // its σ comes from the analytic parameters, which the tag leaves out
             p.set("cache_config", JSON.valueToTree(cache));

@@ -148,6 +148,7 @@ final class JobRunner {
                 cache == null ? null : cache.forecastSteps(),
                 cache == null ? null : cache.peakBytesHeld(),
                 meanForecastError(cache),
+                stats == null || stats.backendMetrics().isEmpty() ? null : stats.backendMetrics(),
                 ImageSettings.fingerprint(parameters),
                 Instant.now().toString());
     }

@@ -18,6 +18,8 @@ import java.util.Map;
  * @param seconds wall time of generating and writing this image (null in a recovered entry)
  * @param cacheBytes peak bytes the feature cache held
  * @param forecastError mean relative L2 forecast error, with {@code --measure-forecast-error}
+ * @param backendMetrics the backend's own measures of the image (Chipmunk's FLOP fractions and cache
+ *     bytes), null when it has none
  * @param parameters fingerprint of the image's parameters ({@link ImageSettings#fingerprint})
  * @param finishedAt ISO-8601 instant
  */
@@ -42,6 +44,7 @@ record ManifestEntry(
         @JsonProperty("forecast_steps") Integer forecastSteps,
         @JsonProperty("cache_bytes") Long cacheBytes,
         @JsonProperty("forecast_error") Double forecastError,
+        @JsonProperty("backend_metrics") Map<String, Double> backendMetrics,
         String parameters,
         @JsonProperty("finished_at") String finishedAt) {
 
@@ -55,7 +58,7 @@ record ManifestEntry(
     static ManifestEntry recovered(Job job, Map<String, Long> files, String parameters) {
         return new ManifestEntry(job.index(), job.promptIndex(), job.prompt(), job.seed(), OK, null, null,
                 files.keySet().iterator().next(), files, null, null, null, null, null, null, null, null, null, null,
-                parameters, null);
+                null, parameters, null);
     }
 
     boolean ok() {

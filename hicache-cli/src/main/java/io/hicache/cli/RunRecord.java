@@ -45,16 +45,21 @@ final class RunRecord {
     private long forecastSteps;
     private final Map<String, Map<String, Number>> perDevice = new TreeMap<>();
     private final List<Map<String, Object>> failures = new ArrayList<>();
+    /** Per image index, the backend's own measures (Chipmunk's FLOP fractions), for backends that have them. */
+    private final Map<Integer, Map<String, Double>> backendMetrics = new TreeMap<>();
     private List<Map<String, Object>> workers = List.of();
     private Map<String, Object> encoder;
 
     RunRecord(Path file, RunConfig config, List<String> args, HiCacheRuntime.RuntimeInfo runtime,
-            List<Device> devices, int workersPerDevice, PipelineSpec workerSpec, String backend, RunPlan plan,
-            int alreadyDone) {
+            List<Device> devices, int workersPerDevice, PipelineSpec workerSpec, String backend,
+            Map<String, String> backendSettings, RunPlan plan, int alreadyDone) {
         this.file = file;
         fixed.put("command", args);
         fixed.put("options", config);
         fixed.put("backend", backend);
+        if (!backendSettings.isEmpty()) {
+            fixed.put("backend_settings", backendSettings);
+        }
         fixed.put("model", workerSpec.model());
         fixed.put("dtype", workerSpec.dtype().displayName());
         fixed.put("components", workerSpec.components());
@@ -97,6 +102,9 @@ final class RunRecord {
             fullSteps += e.fullSteps() == null ? 0 : e.fullSteps();
             forecastSteps += e.forecastSteps() == null ? 0 : e.forecastSteps();
             d.put("ok", d.get("ok").intValue() + 1);
+            if (e.backendMetrics() != null) {
+                backendMetrics.put(e.index(), e.backendMetrics());
+            }
         } else {
             if ("not-run".equals(e.errorKind())) {
                 notRun++;
@@ -160,6 +168,9 @@ final class RunRecord {
             root.put("encoder", encoder);
         }
         root.put("failures", failures);
+        if (!backendMetrics.isEmpty()) {
+            root.put("backend_metrics_per_image", backendMetrics);
+        }
         try {
             AtomicFiles.writeString(file, JSON.writeValueAsString(root) + "\n");
         } catch (IOException e) {

@@ -29,15 +29,15 @@ class CliTest {
         assertTrue(help.matches("(?s).*--true-cfg-scale=S\\s+True classifier-free guidance scale.*"), help);
     }
 
-    /** Issue 10, defect 16: the help names the backends that are installed (here flux, qwen-image and the tests' fake), no others. */
+    /** Issue 10, defect 16: the help names the backends that are installed (here flux, qwen-image, chipmunk and the tests' fake), no others. */
     @Test
     void helpListsTheInstalledBackends() {
         String help = CliRun.of("--help").out().replaceAll("\\s+", " ");
-        assertEquals(java.util.Set.of("flux", "qwen-image", "fake"),
+        assertEquals(java.util.Set.of("flux", "qwen-image", "chipmunk", "fake"),
                 installedIn(help, "--backend=NAME Model family, one of those installed: ", "."));
         assertFalse(help.contains("qwen-image-edit"), help);
         String encode = CliRun.of("encode-prompts", "--help").out().replaceAll("\\s+", " ");
-        assertEquals(java.util.Set.of("flux", "qwen-image", "fake"),
+        assertEquals(java.util.Set.of("flux", "qwen-image", "chipmunk", "fake"),
                 installedIn(encode, "one of those installed: ", " (default: flux)"));
     }
 

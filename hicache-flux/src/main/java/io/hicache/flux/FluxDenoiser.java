@@ -14,6 +14,7 @@ import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.nn.RotaryEmbedding;
 import io.hicache.core.runtime.Precision;
 import io.hicache.core.sampling.FlowMatchEuler;
+import io.hicache.core.sampling.LatentPacking;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -28,11 +29,21 @@ import java.util.Map;
 public final class FluxDenoiser {
     private final FluxTransformer transformer;
     private final FlowMatchEuler scheduler;
+    private final StatefulKernels kernels;
 
     /** A denoiser over a loaded transformer (not owned: the caller closes it) and a scheduler. */
     public FluxDenoiser(FluxTransformer transformer, FlowMatchEuler scheduler) {
-        this.transformer = transformer;
+        this(transformer, scheduler, null);
+    }
+
+    /**
+     * A denoiser whose transformer runs {@code kernels} (null: the transformer's own) with their
+     * state reset for every generation; the image tokens run in the order the kernels ask for.
+     */
+    public FluxDenoiser(FluxTransformer transformer, FlowMatchEuler scheduler, StatefulKernels kernels) {
+        this.transformer = kernels == null ? transformer : transformer.withKernels(kernels.attention(), kernels.mlp());
         this.scheduler = scheduler;
+        this.kernels = kernels;
     }
 
     /**
@@ -79,9 +90,11 @@ public final class FluxDenoiser {
      *     without a cache every step is full and no memory is held
      * @param flops FLOPs the transformer executed over all steps, by kind
      * @param steps per-step records in order
+     * @param metrics the stateful kernels' measures of this generation, and {@code block_flop_fraction}:
+     *     the block matrix products executed over those of every step in full; empty without kernels
      */
     public record Result(NDArray latents, CacheStats cache, Map<FlopCounter.Kind, Long> flops,
-            List<DenoisingLoop.StepRecord> steps) {}
+            List<DenoisingLoop.StepRecord> steps, Map<String, Double> metrics) {}
 
     /** Runs the loop; the returned latents are attached to {@code manager}. */
     public Result denoise(Request r, NDManager manager) {
@@ -97,15 +110,77 @@ public final class FluxDenoiser {
         Guidance strategy = new Guidance(r.trueCfgScale(), false);
         List<String> branches = strategy.branches(r.negative() != null);
         float[] sigmas = scheduler.sigmas(r.steps(), (latentH / 2) * (latentW / 2));
+        DenoisingLoop.Plan plan = new DenoisingLoop.Plan(sigmas, branches, strategy, r.cache(), r.measureForecastError());
         try (NDManager generation = manager.newSubManager()) {
-            RotaryEmbedding rope = transformer.rotaryEmbedding(
-                    FluxPositions.textIds(r.promptEmbeds().getShape().get(1), generation),
-                    FluxPositions.imageIds(latentH, latentW, generation), generation);
-            DenoisingLoop.Result d = DenoisingLoop.runUnpacked(new Bound(r, guidance, rope, (int) batch), scheduler,
-                    r.noise(), new DenoisingLoop.Plan(sigmas, branches, strategy, r.cache(), r.measureForecastError()),
-                    manager);
-            return new Result(d.latents(), d.cache(), d.flops(), d.steps());
+            int[] order = kernels == null ? null
+                    : kernels.begin((int) latentH / 2, (int) latentW / 2, r.steps(), generation);
+            try {
+                NDArray imageIds = FluxPositions.imageIds(latentH, latentW, generation);
+                if (order != null) {
+                    imageIds = imageIds.gather(tokenIndex(order, imageIds.getShape().get(1), generation), 0);
+                }
+                RotaryEmbedding rope = transformer.rotaryEmbedding(
+                        FluxPositions.textIds(r.promptEmbeds().getShape().get(1), generation), imageIds, generation);
+                Bound model = new Bound(r, guidance, rope, (int) batch);
+                DenoisingLoop.Result d = order == null
+                        ? DenoisingLoop.runUnpacked(model, scheduler, r.noise(), plan, manager)
+                        : runReordered(model, r.noise(), plan, order, generation, manager);
+                Map<String, Double> metrics = Map.of();
+                if (kernels != null) {
+                    metrics = new java.util.LinkedHashMap<>(kernels.end());
+                    FlopCounter dense = FluxTransformer.flopsPerForward(c, (latentH / 2) * (latentW / 2),
+                            r.promptEmbeds().getShape().get(1));
+                    double all = (double) r.steps() * branches.size() * batch * blockFlops(dense.snapshot());
+                    metrics.put("block_flop_fraction", blockFlops(d.flops()) / all);
+                }
+                return new Result(d.latents(), d.cache(), d.flops(), d.steps(), metrics);
+            } finally {
+                if (kernels != null) {
+                    kernels.end();
+                }
+            }
         }
+    }
+
+    /**
+     * The loop over packed tokens permuted to {@code order} (position p holds token order[p]),
+     * permuted back before unpacking; the sampler's update is per token, so only the model sees the
+     * order.
+     */
+    private DenoisingLoop.Result runReordered(Bound model, NDArray noise, DenoisingLoop.Plan plan, int[] order,
+            NDManager generation, NDManager manager) {
+        long h = noise.getShape().get(2);
+        long w = noise.getShape().get(3);
+        NDArray packed = LatentPacking.pack(noise);
+        packed.attach(generation);
+        long channels = packed.getShape().get(2);
+        NDArray permuted = packed.gather(tokenIndex(order, channels, generation).expandDims(0)
+                .broadcast(packed.getShape()), 1);
+        DenoisingLoop.Result d = DenoisingLoop.run(model, scheduler, permuted, plan, generation);
+        int[] inverse = new int[order.length];
+        for (int p = 0; p < order.length; p++) {
+            inverse[order[p]] = p;
+        }
+        NDArray natural = d.latents().gather(tokenIndex(inverse, channels, generation).expandDims(0)
+                .broadcast(d.latents().getShape()), 1);
+        NDArray out = LatentPacking.unpack(natural, h, w);
+        out.attach(manager);
+        return new DenoisingLoop.Result(out, d.cache(), d.flops(), d.steps(), d.branches());
+    }
+
+    /** The FLOPs of the blocks' matrix products (projections, attention core, MLPs; not embeddings or modulation). */
+    private static double blockFlops(Map<FlopCounter.Kind, Long> flops) {
+        return flops.get(FlopCounter.Kind.ATTENTION_PROJECTIONS) + flops.get(FlopCounter.Kind.ATTENTION_SCORES)
+                + flops.get(FlopCounter.Kind.MLP);
+    }
+
+    /** int64 [N, width]: row p is order[p] repeated, the index of a gather of rows. */
+    private static NDArray tokenIndex(int[] order, long width, NDManager manager) {
+        long[] idx = new long[order.length];
+        for (int p = 0; p < order.length; p++) {
+            idx[p] = order[p];
+        }
+        return manager.create(idx).reshape(order.length, 1).broadcast(new Shape(order.length, width));
     }
 
     /** The transformer with one generation's conditioning, guidance and RoPE tables bound. */
@@ -124,6 +199,9 @@ public final class FluxDenoiser {
 
         @Override
         public NDArray velocity(NDArray latents, String branch, float timestep, CacheSession session, FlopCounter flops) {
+            if (kernels != null) {
+                kernels.beforeForward(session.step());
+            }
             float[] t = DenoisingLoop.perSample(timestep, batch);
             boolean negative = SiteKey.UNCOND.equals(branch);
             NDArray embeds = negative ? request.negative().promptEmbeds() : request.promptEmbeds();

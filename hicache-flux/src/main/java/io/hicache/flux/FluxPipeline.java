@@ -28,6 +28,7 @@ import io.hicache.flux.vae.VaeDecoder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * FLUX.1 text-to-image on one device, assembled on the core {@link DiffusionPipeline}: T5-XXL +
@@ -99,8 +100,18 @@ public final class FluxPipeline {
 
     /** Loads what {@code spec} asks for from a resolved model location, after {@link #check}. */
     public static DiffusionPipeline load(FluxModelFiles files, PipelineSpec spec) throws IOException {
+        return load(files, spec, null);
+    }
+
+    /**
+     * As {@link #load}, with the transformer running the stateful kernels {@code kernels} makes
+     * (one instance for this pipeline; null: the dense ones): how a sparse FLUX backend reuses
+     * everything else of this pipeline.
+     */
+    public static DiffusionPipeline load(FluxModelFiles files, PipelineSpec spec, Supplier<StatefulKernels> kernels)
+            throws IOException {
         check(files, spec);
-        return loadChecked(files, spec, null);
+        return loadChecked(files, spec, null, kernels);
     }
 
     /**
@@ -109,6 +120,11 @@ public final class FluxPipeline {
      * fails part-way closes what it has loaded.
      */
     static DiffusionPipeline loadChecked(FluxModelFiles files, PipelineSpec spec, NDManager parent) throws IOException {
+        return loadChecked(files, spec, parent, null);
+    }
+
+    private static DiffusionPipeline loadChecked(FluxModelFiles files, PipelineSpec spec, NDManager parent,
+            Supplier<StatefulKernels> kernels) throws IOException {
         NDManager manager = parent == null ? NDManager.newBaseManager(spec.device()) : parent.newSubManager(spec.device());
         TensorType dtype = spec.dtype();
         Transformer transformer = null;
@@ -117,7 +133,8 @@ public final class FluxPipeline {
         try {
             if (spec.has(Component.TRANSFORMER)) {
                 FluxTransformer t = loadTransformer(files, dtype, manager);
-                transformer = new Transformer(t, FlowMatchEuler.read(files.schedulerConfig()));
+                transformer = new Transformer(t, FlowMatchEuler.read(files.schedulerConfig()),
+                        kernels == null ? null : kernels.get());
             }
             if (spec.has(Component.VAE)) {
                 vae = new Vae(files.usesBflVae()
@@ -261,9 +278,9 @@ public final class FluxPipeline {
         final FluxTransformer model;
         private final FluxDenoiser denoiser;
 
-        Transformer(FluxTransformer model, FlowMatchEuler scheduler) {
+        Transformer(FluxTransformer model, FlowMatchEuler scheduler, StatefulKernels kernels) {
             this.model = model;
-            this.denoiser = new FluxDenoiser(model, scheduler);
+            this.denoiser = new FluxDenoiser(model, scheduler, kernels);
         }
 
         @Override
@@ -294,7 +311,7 @@ public final class FluxPipeline {
             FluxDenoiser.Result d = denoiser.denoise(new FluxDenoiser.Request(c.positive().tokens(),
                     c.positive().pooled(), noise, s.width(), s.height(), s.steps(), s.guidance(), s.cache(),
                     s.measureForecastError(), negative, s.trueCfgScale()), scope);
-            return new DenoisingLoop.Outcome(d.latents(), d.cache(), d.flops(), d.steps());
+            return new DenoisingLoop.Outcome(d.latents(), d.cache(), d.flops(), d.steps(), d.metrics());
         }
 
         @Override

@@ -84,8 +84,11 @@ public final class FluxTransformer implements AutoCloseable {
 
     /**
      * This transformer (sharing its weights) with another attention core for every block and
-     * another MLP for the image stream's feed-forward (the text stream's stays dense): how a
-     * sparse method such as Chipmunk plugs in. Closing either closes the shared weights.
+     * another MLP for the image stream's feed-forward of the double blocks and the single blocks'
+     * MLP (the text stream's stays dense): how a sparse method such as Chipmunk plugs in. With a
+     * kernel other than {@link FeedForward.Kernel#DENSE} a single block computes proj_out as its
+     * attention columns plus bias, plus the kernel's MLP over the MLP columns without bias. Closing
+     * either closes the shared weights.
      */
     public FluxTransformer withKernels(AttentionKernel attentionKernel, FeedForward.Kernel imageMlpKernel) {
         return new FluxTransformer(config, dtype, params, attentionKernel, imageMlpKernel);
@@ -385,13 +388,29 @@ public final class FluxTransformer implements AutoCloseable {
         NDArray total = null;
         if (session.needsCompute(site)) {
             NDArray x = kernels.modulate(z, m.get(0), m.get(1), FluxConfig.NORM_EPS);
-            NDArray mlp = kernels.geluTanh(Linear.forward(p, "proj_mlp", x, Kind.MLP, flops));
-            NDArray o = attention.self(p.scope("attn."), x, rope, null, attentionKernel, site, flops);
-            // proj_out's input columns are [attention | MLP]: count each part as what it is
             long tokens = z.getShape().size() / config.hiddenSize();
-            flops.linear(Kind.ATTENTION_PROJECTIONS, tokens, config.hiddenSize(), config.hiddenSize());
-            flops.linear(Kind.MLP, tokens, config.mlpHiddenSize(), config.hiddenSize());
-            total = Layers.linear(o.concat(mlp, 2), p.get("proj_out.weight"), p.get("proj_out.bias"));
+            long d = config.hiddenSize();
+            if (mlpKernel == FeedForward.Kernel.DENSE) {
+                NDArray mlp = kernels.geluTanh(Linear.forward(p, "proj_mlp", x, Kind.MLP, flops));
+                NDArray o = attention.self(p.scope("attn."), x, rope, null, attentionKernel, site, flops);
+                // proj_out's input columns are [attention | MLP]: count each part as what it is
+                flops.linear(Kind.ATTENTION_PROJECTIONS, tokens, d, d);
+                flops.linear(Kind.MLP, tokens, config.mlpHiddenSize(), d);
+                total = Layers.linear(o.concat(mlp, 2), p.get("proj_out.weight"), p.get("proj_out.bias"));
+            } else {
+                // the MLP (proj_mlp, GELU, the MLP columns of proj_out) runs through the kernel without
+                // a bias; proj_out's bias is added once, with the attention columns
+                NDArray w = p.get("proj_out.weight");
+                // the column views would otherwise belong to the weights' manager and outlive the block
+                NDArray wAttention = w.get(new NDIndex(":, :" + d));
+                NDArray wMlp = w.get(new NDIndex(":, " + d + ":"));
+                scope.attachAll(wAttention, wMlp);
+                NDArray o = attention.self(p.scope("attn."), x, rope, null, attentionKernel, site, flops);
+                flops.linear(Kind.ATTENTION_PROJECTIONS, tokens, d, d);
+                NDArray mlp = mlpKernel.apply(site, x, p.get("proj_mlp.weight"), p.get("proj_mlp.bias"), wMlp, null,
+                        flops);
+                total = Layers.linear(o, wAttention, p.get("proj_out.bias")).add(mlp);
+            }
         }
         total = session.resolve(site, total, scope);
         return z.add(m.get(2).mul(total));

@@ -52,8 +52,15 @@ public final class DenoisingLoop {
      * A finished generation as a model hands it to the pipeline.
      *
      * @param latents the final unpacked latents, float32
+     * @param backendMetrics measures particular to the backend (see {@code GenerationStats}), often empty
      */
-    public record Outcome(NDArray latents, CacheStats cache, Map<FlopCounter.Kind, Long> flops, List<StepRecord> steps) {}
+    public record Outcome(NDArray latents, CacheStats cache, Map<FlopCounter.Kind, Long> flops, List<StepRecord> steps,
+            Map<String, Double> backendMetrics) {
+        /** An outcome without backend measures. */
+        public Outcome(NDArray latents, CacheStats cache, Map<FlopCounter.Kind, Long> flops, List<StepRecord> steps) {
+            this(latents, cache, flops, steps, Map.of());
+        }
+    }
 
     /**
      * What to run.

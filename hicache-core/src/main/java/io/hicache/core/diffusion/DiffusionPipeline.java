@@ -140,7 +140,7 @@ public final class DiffusionPipeline implements ImagePipeline {
             double decodeSeconds = (System.nanoTime() - decodeStart) / 1e9;
             List<Double> stepSeconds = d.steps().stream().map(s -> s.nanos() / 1e9).toList();
             GenerationStats stats = new GenerationStats((System.nanoTime() - start) / 1e9, encodeSeconds,
-                    denoiseSeconds, decodeSeconds, stepSeconds, d.cache(), d.flops());
+                    denoiseSeconds, decodeSeconds, stepSeconds, d.cache(), d.flops(), d.backendMetrics());
             return new GenerationResult(image, HostTensor.of(d.latents()), stats);
         }
     }

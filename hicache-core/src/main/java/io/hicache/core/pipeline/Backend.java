@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.function.Consumer;
 
 /**
  * A model family the launcher can run ({@code flux}, {@code qwen-image}, ...), found through
@@ -59,6 +61,36 @@ public interface Backend {
 
     /** Loads the components {@code spec} asks for. */
     ImagePipeline open(PipelineSpec spec) throws IOException;
+
+    /**
+     * This backend with backend-specific settings applied over its defaults (key → value as text,
+     * in the backend's own naming, e.g. Chipmunk's {@code attn.top_keys}); a backend without
+     * settings accepts none. This backend is left as it was.
+     *
+     * @param ignored receives each key the backend recognises as not used by it
+     * @throws InvalidSettingException naming the key, for a malformed or out-of-range value
+     */
+    default Backend configure(Map<String, String> settings, Consumer<String> ignored) {
+        if (!settings.isEmpty()) {
+            String key = settings.keySet().iterator().next();
+            throw new InvalidSettingException(key, "the " + name() + " backend has no setting " + key);
+        }
+        return this;
+    }
+
+    /** The backend-specific settings in effect, every one resolved (for run records); empty for none. */
+    default Map<String, String> settings() {
+        return Map.of();
+    }
+
+    /**
+     * Checks, before anything loads, that this backend can make images of {@code width} ×
+     * {@code height} pixels (already positive multiples of 16).
+     *
+     * @throws IllegalArgumentException naming the size and the rule
+     */
+    default void checkSize(int width, int height) {
+    }
 
     /** All backends on the class path, in discovery order. */
     static List<Backend> available() {
