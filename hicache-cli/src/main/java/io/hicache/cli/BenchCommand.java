@@ -143,7 +143,7 @@ public final class BenchCommand extends ToolCommand {
         double gemmGflops = MachineGemm.gflops(d, type, gemmShape[0], gemmShape[1], 5);
         BenchmarkRunner.Outcome outcome;
         String backendMeasures;
-        try (BackendMetricsRecorder pipeline = new BackendMetricsRecorder(b.open(s), steps)) {
+        try (BackendMetricsRecorder pipeline = new BackendMetricsRecorder(b.open(s), sampling.steps())) {
             out.println("benchmarking " + pipeline.describe());
             out.flush();
             outcome = new BenchmarkRunner(pipeline, line -> {
