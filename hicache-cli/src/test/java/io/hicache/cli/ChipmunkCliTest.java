@@ -82,6 +82,18 @@ class ChipmunkCliTest {
         assertEquals(image, entry.get("backend_metrics"));
     }
 
+    /** The backend's step count comes from the model when --steps is absent (once a null crashed the recorder). */
+    @Test
+    void benchWithTheModelsOwnStepsRecordsPerStepMeasures() throws Exception {
+        Path out = dir.resolve("bench-defaults");
+        CliRun r = CliRun.of("bench", "--backend", "chipmunk", "--model-path", "builtin:flux-shapes", "--device", "cpu",
+                "--prompt", "a red star", "--modes", "original", "--warmup", "0", "--no-site-errors", "--gemm", "64x64",
+                "--output-dir", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("sampling: 28 steps (the model's), 128x128 (the model's)"), r.out());
+        assertTrue(Files.readString(out.resolve("bench.txt")).contains("block_flop_fraction"));
+    }
+
     @Test
     void benchReportsTheFlopFractionsAndBothCaches() throws Exception {
         Path out = dir.resolve("bench");
