@@ -108,6 +108,9 @@ public final class ShapesTraining implements Callable<Integer> {
     @Option(names = "--stop-after", defaultValue = "0", hidden = true)
     int stopAfter;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     /** Set by Ctrl-C or SIGTERM: the run stops at the end of the current step, checkpointed. */
     private volatile boolean stopRequested;
     private int stepsThisRun;
@@ -144,9 +147,16 @@ public final class ShapesTraining implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (vaeSteps < 1 || steps < 0 || decoderSteps < 0 || vaeBatch < 1 || batch < 1 || pool < batch || checkpointEvery < 1
-                || !(condDropout >= 0 && condDropout < 1)) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "invalid option values");
+        String bad = vaeSteps < 1 ? "--vae-steps must be at least 1"
+                : steps < 0 || decoderSteps < 0 ? "--steps and --decoder-steps must be at least 0"
+                : vaeBatch < 1 || batch < 1 ? "--vae-batch and --batch must be at least 1"
+                : pool < batch ? "--pool (" + pool + ") must hold at least one --batch (" + batch + ")"
+                : checkpointEvery < 1 ? "--checkpoint-every must be at least 1"
+                : !(condDropout >= 0 && condDropout < 1) ? "--cond-dropout must be in [0, 1)"
+                : !(vaeLr > 0 && decoderLr > 0 && lr > 0) ? "learning rates must be positive"
+                : threads < 0 ? "--threads must be at least 0" : null;
+        if (bad != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), bad);
         }
         if (threads > 0) {
             JniUtils.setNumThreads(threads);

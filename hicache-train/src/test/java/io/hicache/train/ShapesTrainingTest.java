@@ -95,6 +95,17 @@ class ShapesTrainingTest {
     }
 
     @Test
+    void badOptionsExitTwoAndWriteNothing() {
+        Path out = dir.resolve("never");
+        java.io.StringWriter err = new java.io.StringWriter();
+        CommandLine cli = new CommandLine(new ShapesTraining());
+        cli.setErr(new java.io.PrintWriter(err));
+        assertEquals(2, cli.execute("--output-dir", out.toString(), "--pool", "8", "--batch", "32"));
+        assertTrue(err.toString().startsWith("--pool (8) must hold at least one --batch (32)"), err.toString());
+        assertTrue(!Files.exists(out));
+    }
+
+    @Test
     void anInterruptedRunResumesToTheSameWeightsAndLog() throws Exception {
         Path straight = dir.resolve("straight");
         Path interrupted = dir.resolve("interrupted");
