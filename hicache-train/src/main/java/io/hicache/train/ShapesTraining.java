@@ -503,8 +503,14 @@ public final class ShapesTraining implements Callable<Integer> {
                 files.add(rel);
             }
         }
-        TrainableWeights.export(tmp.resolve("transformer/diffusion_pytorch_model.safetensors"), TensorType.BF16, flux);
-        TrainableWeights.export(tmp.resolve("vae/diffusion_pytorch_model.safetensors"), TensorType.BF16, vae, decoder);
+        Files.delete(tmp.resolve("transformer/diffusion_pytorch_model.safetensors")); // the initial weights
+        files.remove("transformer/diffusion_pytorch_model.safetensors");
+        TrainableWeights.export(tmp.resolve("transformer"), "diffusion_pytorch_model", TensorType.BF16, flux);
+        TrainableWeights.export(tmp.resolve("vae"), "diffusion_pytorch_model", TensorType.BF16, vae, decoder);
+        try (Stream<Path> walk = Files.list(tmp.resolve("transformer"))) {
+            walk.map(p -> "transformer/" + p.getFileName()).filter(f -> !files.contains(f)).forEach(files::add);
+        }
+        java.util.Collections.sort(files);
         AtomicFiles.writeString(tmp.resolve("vae/config.json"), ShapesModel.vaeConfig(factors[0], factors[1]).toJson());
         AtomicFiles.writeString(tmp.resolve("FILES"), String.join("\n", files) + "\n");
         if (Files.exists(target)) {

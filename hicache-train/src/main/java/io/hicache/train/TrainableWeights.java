@@ -8,6 +8,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.weights.SafetensorsWriter;
+import io.hicache.core.weights.TinyWeights;
 import io.hicache.core.weights.WeightSource;
 import io.hicache.core.weights.WeightStore;
 import java.io.IOException;
@@ -29,6 +30,8 @@ final class TrainableWeights implements AutoCloseable {
     private static final double BETA1 = 0.9;
     private static final double BETA2 = 0.999;
     private static final double EPS = 1e-8;
+    /** Shard size of exported model files: keeps each file of a shipped model small. */
+    static final long MAX_SHARD_BYTES = 4L << 20;
 
     private final NDManager manager;
     private final Map<String, NDArray> weights = new LinkedHashMap<>();
@@ -122,9 +125,7 @@ final class TrainableWeights implements AutoCloseable {
                 NDArray g = e.getValue().getGradient();
                 g.attach(tmp); // the wrapper, not the weight's gradient, closes with tmp
                 grads.put(e.getKey(), g);
-                float gsq = g.square().sum().getFloat();
-                if (!Float.isFinite(gsq) && System.getenv("HICACHE_DEBUG") != null) System.err.println("DEBUG nonfinite grad " + e.getKey() + " " + g.getShape());
-                sq += gsq;
+                sq += g.square().sum().getFloat();
             }
             double norm = Math.sqrt(sq);
             double scale = norm > clip ? clip / norm : 1;
@@ -157,15 +158,28 @@ final class TrainableWeights implements AutoCloseable {
         w.write(file);
     }
 
-    /** Writes the weights of {@code parts} in {@code dtype} as one model file; a later part's tensor wins. */
-    static void export(Path file, TensorType dtype, TrainableWeights... parts) throws IOException {
+    /**
+     * Writes the weights of {@code parts} in {@code dtype} as the model file {@code <stem>.safetensors}
+     * in {@code dir}, or, above {@link #MAX_SHARD_BYTES}, as shards with an index as transformers
+     * saves large checkpoints (both layouts load alike). A later part's tensor wins.
+     */
+    static void export(Path dir, String stem, TensorType dtype, TrainableWeights... parts) throws IOException {
         Map<String, NDArray> all = new java.util.TreeMap<>();
         for (TrainableWeights p : parts) {
             all.putAll(p.weights);
         }
-        SafetensorsWriter w = new SafetensorsWriter();
-        all.forEach((name, x) -> w.add(name, x, dtype));
-        w.write(file);
+        TinyWeights out = new TinyWeights(0);
+        long bytes = 0;
+        for (Map.Entry<String, NDArray> e : all.entrySet()) {
+            out.put(e.getKey(), e.getValue().toFloatArray(), e.getValue().getShape().getShape());
+            bytes += e.getValue().getShape().size() * dtype.bytes();
+        }
+        int shards = (int) ((bytes + MAX_SHARD_BYTES - 1) / MAX_SHARD_BYTES);
+        if (shards <= 1) {
+            out.write(dir.resolve(stem + ".safetensors"), dtype);
+        } else {
+            out.writeSharded(dir, stem, shards, dtype);
+        }
     }
 
     @Override

@@ -119,8 +119,12 @@ class ShapesTrainingTest {
             assertEquals(Files.readString(straight.resolve(file)), Files.readString(interrupted.resolve(file)), file);
         }
         assertEquals(5, Files.readAllLines(straight.resolve("transformer-loss.csv")).size());
-        for (String file : new String[] {"model/transformer/diffusion_pytorch_model.safetensors",
-            "model/vae/diffusion_pytorch_model.safetensors", "model/vae/config.json"}) {
+        List<String> exported = new java.util.ArrayList<>(List.of("model/vae/diffusion_pytorch_model.safetensors",
+                "model/vae/config.json", "model/transformer/diffusion_pytorch_model.safetensors.index.json"));
+        for (int k = 1; k <= 3; k++) { // 10 MB of bf16 weights in shards of at most 4 MiB
+            exported.add(String.format("model/transformer/diffusion_pytorch_model-%05d-of-00003.safetensors", k));
+        }
+        for (String file : exported) {
             assertArrayEquals(Files.readAllBytes(straight.resolve(file)), Files.readAllBytes(interrupted.resolve(file)),
                     file);
         }

@@ -53,6 +53,22 @@ public final class TinyWeights {
         return this;
     }
 
+    /** Adds given values for {@code name} (e.g. trained weights), to be written with the others. */
+    public TinyWeights put(String name, float[] v, long... shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        if (n != v.length) {
+            throw new IllegalArgumentException(name + ": " + v.length + " values for shape " + java.util.Arrays.toString(shape));
+        }
+        if (shapes.put(name, shape.clone()) != null) {
+            throw new IllegalArgumentException("tensor written twice: " + name);
+        }
+        values.put(name, v.clone());
+        return this;
+    }
+
     /**
      * Adds every tensor of {@code spec} in order: names ending in {@code .weight} of 1-D shape are
      * norm weights (1 + N(0, {@link #NORM_NOISE})), other {@code .bias} tensors N(0, 0.02), and the
