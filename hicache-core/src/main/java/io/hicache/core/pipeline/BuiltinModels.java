@@ -45,11 +45,12 @@ public final class BuiltinModels {
         return model.substring(PREFIX.length());
     }
 
-    /** Where built-in models are kept: {@code $HICACHE_HOME} or {@code ~/.cache/hicache}. */
+    /** Where built-in models are kept: {@code -Dhicache.home}, else {@code $HICACHE_HOME}, else {@code ~/.cache/hicache}. */
     public static Path cacheRoot() {
-        String home = System.getenv("HICACHE_HOME");
+        // the JVM's own setting wins over the inherited environment (tests isolate themselves with it)
+        String home = System.getProperty("hicache.home");
         if (home == null || home.isBlank()) {
-            home = System.getProperty("hicache.home");
+            home = System.getenv("HICACHE_HOME");
         }
         return home != null && !home.isBlank()
                 ? Paths.get(home)
