@@ -18,8 +18,9 @@ import java.util.List;
  * {@code encode_prompt}): fill the template, tokenize (right padding for batches), run the
  * language model with the padding mask, keep the valid tokens of each row, drop the template's
  * first {@link QwenPromptTemplate#dropStart()} tokens, keep at most {@code maxSequenceLength}, and
- * zero-pad the rows to the longest with a mask; with an image (Qwen-Image-Edit) one prompt at a time,
- * the image's features in place of its vision tokens ({@link #encodeWithImage}). Owns the tokenizer and the encoder; {@link #close()}
+ * zero-pad the rows to the longest with a mask; with an image (Qwen-Image-Edit) one prompt at a
+ * time, the image's features in place of its vision tokens ({@link #encodeWithImage}). Owns the
+ * tokenizer and the encoder; {@link #close()}
  * frees the encoder's weights (16.6 GB in bf16 for the real model) as soon as prompts are encoded.
  */
 public final class QwenPromptEncoder implements AutoCloseable {
