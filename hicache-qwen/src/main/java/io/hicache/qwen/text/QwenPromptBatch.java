@@ -59,6 +59,22 @@ public record QwenPromptBatch(long[][] ids, int[] lengths, int dropStart, long p
         return new QwenPromptBatch(ids, lengths, template.dropStart(), tokenizer.padId());
     }
 
+    /**
+     * One prompt in a template with an image, its {@code <|image_pad|>} expanded to
+     * {@code imageTokens} copies before tokenising as Qwen2-VL's processor does, untruncated (the
+     * Edit pipeline keeps every token).
+     */
+    public static QwenPromptBatch withImage(Qwen2Tokenizer tokenizer, QwenPromptTemplate template, String prompt,
+            int imageTokens) {
+        long[] ids = tokenizer.encode(template.fill(prompt, imageTokens));
+        if (ids.length <= template.dropStart()) {
+            throw new IllegalArgumentException("the prompt in its template is " + ids.length
+                    + " tokens, not more than the " + template.dropStart() + " dropped ones");
+        }
+        return new QwenPromptBatch(new long[][] {ids}, new int[] {ids.length}, template.dropStart(),
+                tokenizer.padId());
+    }
+
     public int size() {
         return ids.length;
     }

@@ -60,7 +60,7 @@ public record QwenTextConfig(int hiddenSize, int intermediateSize, int numLayers
 
     /** A tiny model of the same architecture (2 kv heads serving 2 q heads each, head width 8). */
     public static QwenTextConfig tiny() {
-        return new QwenTextConfig(32, 48, 2, 4, 2, 576, 1e-6, 1e6, new int[] {2, 1, 1});
+        return new QwenTextConfig(32, 48, 2, 4, 2, 640, 1e-6, 1e6, new int[] {2, 1, 1});
     }
 
     public int headDim() {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
@@ -30,7 +31,8 @@ import java.util.Arrays;
  * {@code x += down_proj(SiLU(gate_proj(n)) ⊙ up_proj(n))} on {@code post_attention_layernorm(x)}),
  * and the final RMSNorm; the output is {@code hidden_states[-1]}, taken after that norm. q/k/v
  * have biases, o_proj has none; RoPE is the rotate-half mRoPE of {@link MultimodalRope}; attention
- * is causal, plus a key padding mask for padded batches.
+ * is causal, plus a key padding mask for padded batches. A sequence may hold one image whose
+ * vision-tower features replace the embeddings of its image tokens ({@link #encodeWithImage}).
  *
  * <p>Only the language model is loaded. The checkpoint may name it {@code model.*} (the legacy
  * layout Qwen-Image ships, next to {@code visual.*}) or {@code model.language_model.*} (newer
@@ -218,12 +220,89 @@ public final class QwenTextEncoder implements AutoCloseable {
                             config.ropeTheta(), config.headDim(), m)
                     : ropeOfRows(flatMask, batch, length, m);
             NDArray additive = flatMask == null ? null : paddingMask(flatMask, batch, length, m);
-            for (int i = 0; i < layers.length; i++) {
-                final Parameters p = layers[i];
-                x = Scopes.step(x, h -> layer(p, h, rope[0], rope[1], additive));
-            }
-            return kernels.rmsNorm(x, params.get(FINAL_NORM), config.rmsNormEps());
+            return decoder(x, rope, additive);
         });
+    }
+
+    /**
+     * One sequence holding one image, as Qwen2.5-VL's forward runs it: token ids [1, T] (int64 or
+     * int32) are embedded, the rows at the {@code n} tokens equal to {@code imageTokenId} (one
+     * contiguous run, the processor's expanded {@code <|image_pad|>}) are replaced in order by
+     * {@code imageFeatures} [n, hidden] (the vision tower's output, cast to the compute dtype as
+     * transformers' {@code masked_scatter} does), and the decoder runs causally with RoPE at
+     * {@code positions} [3][T] ({@link MultimodalRope#imagePositions}). Returns the hidden states
+     * after the final norm [1, T, hidden] in the compute dtype, attached to the manager of
+     * {@code ids}.
+     */
+    public NDArray encodeWithImage(NDArray ids, long imageTokenId, NDArray imageFeatures, long[][] positions) {
+        long[] flatIds = checkIds(ids);
+        if (ids.getShape().get(0) != 1) {
+            throw new IllegalArgumentException("a sequence with an image is encoded alone: ids must have shape [1, length],"
+                    + " got " + ids.getShape());
+        }
+        int length = flatIds.length;
+        int start = -1;
+        int count = 0;
+        for (int j = 0; j < length; j++) {
+            if (flatIds[j] == imageTokenId) {
+                if (start >= 0 && flatIds[j - 1] != imageTokenId) {
+                    throw new IllegalArgumentException("the image tokens (id " + imageTokenId
+                            + ") must form one run; another starts at " + j);
+                }
+                start = start < 0 ? j : start;
+                count++;
+            }
+        }
+        Shape features = imageFeatures.getShape();
+        if (features.dimension() != 2 || features.get(1) != config.hiddenSize()) {
+            throw new IllegalArgumentException("image features must have shape [tokens, " + config.hiddenSize()
+                    + "], got " + features);
+        }
+        if (count == 0 || features.get(0) != count) {
+            throw new IllegalArgumentException("image features and image tokens do not match: " + count
+                    + " tokens (id " + imageTokenId + "), " + features.get(0) + " feature rows");
+        }
+        TensorType featureType = Precision.typeOf(imageFeatures);
+        if (featureType != TensorType.F32 && featureType != TensorType.BF16) {
+            throw new IllegalArgumentException("image features must be float32 or bfloat16, got " + featureType);
+        }
+        if (!imageFeatures.getDevice().equals(params.manager().getDevice())) {
+            throw new IllegalArgumentException("image features are on " + imageFeatures.getDevice()
+                    + ", the text encoder on " + params.manager().getDevice());
+        }
+        if (positions.length != 3 || Arrays.stream(positions).anyMatch(a -> a.length != length)) {
+            throw new IllegalArgumentException("positions must be [3][" + length + "]");
+        }
+        final int first = start;
+        final int n = count;
+        return Scopes.apply(ids, in -> {
+            NDManager m = in.getManager();
+            NDArray index = m.create(flatIds, new Shape(1, length));
+            NDArray embedded = Embedding.embedding(index, params.get(EMBEDDING), SparseFormat.DENSE).singletonOrThrow();
+            imageFeatures.tempAttach(m); // what is made from the features is freed with the scope
+            NDArray image = Precision.cast(imageFeatures, dtype);
+            NDList parts = new NDList();
+            if (first > 0) {
+                parts.add(embedded.get(new NDIndex(":, :" + first)));
+            }
+            parts.add(image.expandDims(0));
+            if (first + n < length) {
+                parts.add(embedded.get(new NDIndex(":, " + (first + n) + ":")));
+            }
+            NDArray x = NDArrays.concat(parts, 1);
+            NDArray[] rope = MultimodalRope.tables(positions, config.mropeSection(), config.ropeTheta(),
+                    config.headDim(), m);
+            return decoder(x, rope, null);
+        });
+    }
+
+    /** The decoder layers and the final norm on the input embeddings x [B, T, hidden]. */
+    private NDArray decoder(NDArray x, NDArray[] rope, NDArray additive) {
+        for (int i = 0; i < layers.length; i++) {
+            final Parameters p = layers[i];
+            x = Scopes.step(x, h -> layer(p, h, rope[0], rope[1], additive));
+        }
+        return kernels.rmsNorm(x, params.get(FINAL_NORM), config.rmsNormEps());
     }
 
     /**

@@ -17,8 +17,9 @@ import java.util.Map;
  * merges.txt, tokenizer_config.json (with {@code added_tokens_decoder}), added_tokens.json and
  * special_tokens_map.json; no tokenizer.json. Like Qwen2's, the vocabulary starts with the 256 byte
  * symbols in GPT-2's order, then one token per merge, and the added tokens follow it in the real
- * order. Every word of the T2I template is one token, as it is in the real vocabulary, so the
- * template prefix is 34 tokens here too.
+ * order. Every word (and punctuation run the pre-tokenizer keeps whole, such as {@code " ("} and
+ * {@code "),"}) of the T2I and Edit templates is one token, as it is in the real vocabulary, so the
+ * templates drop 34 and 64 tokens here too.
  */
 public final class TinyQwenTokenizer {
     /** Words (with a leading space where they follow one) that become single tokens. */
@@ -27,6 +28,10 @@ public final class TinyQwenTokenizer {
             "system", "user", "assistant", "Describe", " the", " image", " by", " detailing", " color", " shape",
             " size", " texture", " quantity", " text", " spatial", " relationships", " of", " objects", " and",
             " background",
+            // what the Edit template adds
+            " key", " features", " input", " (", "color", "),", " then", " explain", " how", " user", "'s",
+            " instruction", " should", " alter", " or", " modify", " Generate", " new", " that", " meets",
+            " requirements", " while", " maintaining", " consistency", " with", " original", " where", " appropriate",
             // joinable in the vocabulary, as in the real one, but kept apart by the pre-tokenizer
             "\n ", "\n\n",
             // the Shapes prompts and a few common ones

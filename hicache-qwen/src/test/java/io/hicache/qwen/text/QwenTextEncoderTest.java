@@ -153,14 +153,22 @@ class QwenTextEncoderTest {
 
     /** The whole encoder on one unpadded sequence: [T, hidden] float64. */
     static NDArray encoderReference(WeightStore s, long[] ids, NDManager m) throws IOException {
+        return encoderReference(s, embeddingReference(s, ids, m), MultimodalRope.textPositions(ids.length), m);
+    }
+
+    /** The rows of the token embedding table for {@code ids}: [T, hidden] float64. */
+    static NDArray embeddingReference(WeightStore s, long[] ids, NDManager m) throws IOException {
         NDArray table = w(s, "model.embed_tokens.weight", m);
         NDList rows = new NDList();
         for (long id : ids) {
             rows.add(table.get(id).expandDims(0));
         }
-        NDArray x = NDArrays.concat(rows, 0);
-        NDArray[] rope = mropeReference(MultimodalRope.textPositions(ids.length), C.mropeSection(), C.ropeTheta(),
-                C.headDim(), m);
+        return NDArrays.concat(rows, 0);
+    }
+
+    /** The decoder and final norm on input embeddings x [T, hidden] (float64) at mRoPE positions [3][T]. */
+    static NDArray encoderReference(WeightStore s, NDArray x, long[][] positions, NDManager m) throws IOException {
+        NDArray[] rope = mropeReference(positions, C.mropeSection(), C.ropeTheta(), C.headDim(), m);
         for (int i = 0; i < C.numLayers(); i++) {
             x = layerReference(s, i, x, rope[0], rope[1], m);
         }
