@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hicache.core.util.ConfigJson;
+import io.hicache.qwen.vision.QwenVisionConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -115,7 +116,7 @@ public record QwenTextConfig(int hiddenSize, int intermediateSize, int numLayers
 
     /**
      * The config.json of a {@code Qwen2_5_VLForConditionalGeneration} with this language model, in
-     * the legacy flat layout Qwen-Image ships, with a small vision tower config.
+     * the legacy flat layout Qwen-Image ships, with the tiny vision tower of {@link QwenVisionConfig#tiny}.
      */
     public String toJson() {
         ObjectMapper json = new ObjectMapper();
@@ -146,10 +147,7 @@ public record QwenTextConfig(int hiddenSize, int intermediateSize, int numLayers
         o.put("bos_token_id", 151643);
         o.put("eos_token_id", 151645);
         o.put("torch_dtype", "bfloat16");
-        ObjectNode vision = o.putObject("vision_config");
-        vision.put("depth", TinyQwenTextEncoder.VISION_DEPTH).put("hidden_size", TinyQwenTextEncoder.VISION_HIDDEN)
-                .put("out_hidden_size", hiddenSize).put("hidden_act", "silu").put("patch_size", 14)
-                .put("temporal_patch_size", 2).put("spatial_merge_size", 2).put("in_chans", 3);
+        QwenVisionConfig.tiny(hiddenSize).writeJson(o.putObject("vision_config"));
         return o.toPrettyString();
     }
 

@@ -5,6 +5,8 @@ import io.hicache.core.runtime.TensorType;
 import io.hicache.core.util.AtomicFiles;
 import io.hicache.core.weights.TinyWeights;
 import io.hicache.qwen.text.QwenTextEncoder.Layout;
+import io.hicache.qwen.vision.QwenVisionConfig;
+import io.hicache.qwen.vision.QwenVisionTower;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,13 +15,11 @@ import java.util.Map;
 /**
  * Writes a tiny Qwen2.5-VL text encoder ({@code text_encoder/}) as Qwen-Image ships it: config.json,
  * {@code model-0000k-of-0000n.safetensors} shards and {@code model.safetensors.index.json}, holding
- * the language model, a few vision-tower tensors and {@code lm_head.weight} (which the encoder must
- * not read), under either naming layout. The same seed gives the same values in both layouts.
+ * the language model, the complete vision tower of {@link QwenVisionConfig#tiny} and
+ * {@code lm_head.weight} (which the encoder must not read), under either naming layout. The same
+ * seed gives the same values in both layouts.
  */
 public final class TinyQwenTextEncoder {
-    static final int VISION_DEPTH = 1;
-    static final int VISION_HIDDEN = 16;
-
     private TinyQwenTextEncoder() {}
 
     /** {@link QwenTextConfig#tiny()} in {@code dir}: legacy names, 4 shards, as the real folder. */
@@ -30,7 +30,10 @@ public final class TinyQwenTextEncoder {
     /**
      * Seeded weights named in {@code layout} and split over {@code shards} files: embeddings N(0, 1),
      * projections N(0, 0.2) (ten times transformers' initialisation, so that every layer of a tiny
-     * model changes the residual stream visibly), norm weights near one and biases N(0, 0.02).
+     * model changes the residual stream visibly), norm weights near one and biases N(0, 0.02). The
+     * vision patch embedding gets N(0, 0.03) instead, so that its 1176-value dot products come out
+     * near unit scale. The language model's tensors are drawn first, so its values do not depend on
+     * the vision tower's.
      */
     public static void write(Path dir, QwenTextConfig c, long seed, TensorType dtype, Layout layout, int shards)
             throws IOException {
@@ -44,19 +47,19 @@ public final class TinyQwenTextEncoder {
         for (Map.Entry<String, long[]> e : QwenTextEncoder.spec(c).shapes().entrySet()) {
             stored.add(layout.stored(e.getKey()), e.getValue());
         }
-        String visual = layout.visual();
-        stored.add(visual + "patch_embed.proj.weight", VISION_HIDDEN, 3, 2, 14, 14);
-        for (int i = 0; i < VISION_DEPTH; i++) {
-            String block = visual + "blocks." + i + ".";
-            stored.norm(block + "norm1", VISION_HIDDEN, false).norm(block + "norm2", VISION_HIDDEN, false)
-                    .linear(block + "attn.qkv", 3 * VISION_HIDDEN, VISION_HIDDEN, true)
-                    .linear(block + "attn.proj", VISION_HIDDEN, VISION_HIDDEN, true);
+        QwenVisionConfig vision = QwenVisionConfig.tiny(c.hiddenSize());
+        for (Map.Entry<String, long[]> e : QwenVisionTower.spec(vision).shapes().entrySet()) {
+            stored.add(layout.visual() + e.getKey().substring("visual.".length()), e.getValue());
         }
-        stored.norm(visual + "merger.ln_q", VISION_HIDDEN, false)
-                .linear(visual + "merger.mlp.0", 4 * VISION_HIDDEN, 4 * VISION_HIDDEN, true)
-                .linear(visual + "merger.mlp.2", c.hiddenSize(), 4 * VISION_HIDDEN, true);
         stored.add("lm_head.weight", c.vocabSize(), c.hiddenSize());
-        new TinyWeights(seed).fill(stored, name -> name.contains("embed_tokens") ? 1.0 : 0.2)
+        new TinyWeights(seed).fill(stored, TinyQwenTextEncoder::deviation)
                 .writeSharded(dir, "model", shards, dtype);
+    }
+
+    private static double deviation(String name) {
+        if (name.contains("embed_tokens")) {
+            return 1.0;
+        }
+        return name.contains("patch_embed") ? 0.03 : 0.2;
     }
 }

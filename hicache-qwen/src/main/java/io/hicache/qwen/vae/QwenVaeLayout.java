@@ -1,6 +1,9 @@
 package io.hicache.qwen.vae;
 
 import io.hicache.core.nn.ParameterSpec;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 
 /**
  * Every tensor of {@code vae/diffusion_pytorch_model.safetensors} with its stored name and shape
@@ -13,10 +16,30 @@ public final class QwenVaeLayout {
 
     /** The whole checkpoint: encoder, quant_conv, post_quant_conv, decoder. */
     public static ParameterSpec stored(QwenVaeConfig c) {
+        return decoderSide(encoderSide(c), c);
+    }
+
+    /**
+     * The VAE folder of {@code path}: {@code path/vae} when it holds a config.json (a model directory),
+     * else {@code path} itself when it does.
+     *
+     * @throws NoSuchFileException when neither holds a config.json
+     */
+    static Path vaeDirectory(Path path) throws NoSuchFileException {
+        Path dir = Files.isRegularFile(path.resolve("vae").resolve("config.json")) ? path.resolve("vae") : path;
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new NoSuchFileException(dir.resolve("config.json").toString(), null,
+                    "not a Qwen-Image VAE directory (expected vae/config.json; get the folder with "
+                            + "`huggingface-cli download Qwen/Qwen-Image`)");
+        }
+        return dir;
+    }
+
+    /** What the encoder reads: encoder.* and quant_conv (time_conv included, as stored). */
+    public static ParameterSpec encoderSide(QwenVaeConfig c) {
         ParameterSpec s = new ParameterSpec();
         encoder(s, c);
-        conv3d(s, "quant_conv", 2 * c.zDim, 2 * c.zDim, 1, 1);
-        return decoderSide(s, c);
+        return conv3d(s, "quant_conv", 2 * c.zDim, 2 * c.zDim, 1, 1);
     }
 
     /** What the decoder reads: post_quant_conv and decoder.* (time_conv included, as stored). */

@@ -12,11 +12,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * An independent float64 decode of one frame written from diffusers' {@code AutoencoderKLQwenImage}
- * (docs/qwen-image.md §7) with plain DJL ops on 5-D video tensors [B, C, T, H, W]: every causal 3-D
- * convolution runs as a real 3-D convolution on the zero-padded frame axis (kt − 1 zero frames in
- * front) with the stored kernels, RMS_norm is F.normalize over the channels · √C · γ, the attention
- * is softmax(q·kᵀ/√C)·v over the pixels, upsampling repeats each pixel 2 × 2.
+ * An independent float64 encode and decode of one frame written from diffusers' {@code AutoencoderKLQwenImage}
+ * (docs/qwen-image.md §7, docs/model-architectures.md §3.8) with plain DJL ops on 5-D video tensors
+ * [B, C, T, H, W]: every causal 3-D convolution runs as a real 3-D convolution on the zero-padded frame
+ * axis (kt − 1 zero frames in front) with the stored kernels, RMS_norm is F.normalize over the
+ * channels · √C · γ, the attention is softmax(q·kᵀ/√C)·v over the pixels, upsampling repeats each
+ * pixel 2 × 2, and the encoder's stride-2 downsampling is written out as loops over doubles.
  */
 final class Float64QwenVae {
     final QwenVaeConfig c;
@@ -97,6 +98,83 @@ final class Float64QwenVae {
         NDArray y = Conv3d.conv3d(up, w3, w(p + ".resample.1.bias"), new Shape(1, 1, 1), new Shape(0, 1, 1),
                 new Shape(1, 1, 1), 1).singletonOrThrow();
         return y;
+    }
+
+    /**
+     * Resample downsample2d/3d on the first frame: {@code ZeroPad2d((0, 1, 0, 1))} then the 2-D 3×3
+     * convolution of stride 2, as loops: out[o, i, j] = b[o] + Σ w[o, c, u, v]·x[c, 2i + u, 2j + v], a
+     * read past the last row or column being the padding's zero (time_conv does not run on frame 0:
+     * the feature cache is empty, so diffusers stores the frame and skips it).
+     */
+    NDArray downsample(NDArray x, String p) {
+        long[] s = x.getShape().getShape();
+        int batch = (int) s[0];
+        int ch = (int) s[1];
+        int h = (int) s[3];
+        int wd = (int) s[4];
+        double[] in = x.toDoubleArray();
+        double[] k = w(p + ".resample.1.weight").toDoubleArray();
+        double[] bias = w(p + ".resample.1.bias").toDoubleArray();
+        int out = bias.length;
+        int oh = (h + 1 - 3) / 2 + 1;
+        int ow = (wd + 1 - 3) / 2 + 1;
+        double[] y = new double[batch * out * oh * ow];
+        for (int b = 0; b < batch; b++) {
+            for (int o = 0; o < out; o++) {
+                for (int i = 0; i < oh; i++) {
+                    for (int j = 0; j < ow; j++) {
+                        double acc = bias[o];
+                        for (int c = 0; c < ch; c++) {
+                            for (int u = 0; u < 3; u++) {
+                                for (int v = 0; v < 3; v++) {
+                                    int r = 2 * i + u;
+                                    int col = 2 * j + v;
+                                    if (r < h && col < wd) {
+                                        acc += k[((o * ch + c) * 3 + u) * 3 + v] * in[((b * ch + c) * h + r) * wd + col];
+                                    }
+                                }
+                            }
+                        }
+                        y[((b * out + o) * oh + i) * ow + j] = acc;
+                    }
+                }
+            }
+        }
+        return m.create(y, new Shape(batch, out, 1, oh, ow));
+    }
+
+    /**
+     * Images [B, 3, H, W] → the posterior mean normalised as QwenImageEditPipeline does,
+     * (μ − latents_mean) / latents_std, [B, z, H/8, W/8]. The encoder's down_blocks run in stored order,
+     * each a residual block or a resampler by the tensors it has (the ModuleList of diffusers'
+     * QwenImageEncoder3d), then the mid block, norm_out, SiLU, conv_out (2z channels), quant_conv; the
+     * mean is the first z channels (DiagonalGaussianDistribution.mode()).
+     */
+    NDArray encode(NDArray images) {
+        long[] s = images.getShape().getShape();
+        NDArray x = images.toType(DataType.FLOAT64, true).reshape(s[0], s[1], 1, s[2], s[3]);
+        x = causalConv(x, "encoder.conv_in");
+        for (int k = 0;; k++) {
+            String p = "encoder.down_blocks." + k;
+            if (weights.contains(p + ".resample.1.weight")) {
+                x = downsample(x, p);
+            } else if (weights.contains(p + ".norm1.gamma")) {
+                x = residual(x, p);
+            } else {
+                break;
+            }
+        }
+        x = residual(x, "encoder.mid_block.resnets.0");
+        x = attention(x, "encoder.mid_block.attentions.0");
+        x = residual(x, "encoder.mid_block.resnets.1");
+        x = causalConv(silu(rmsNorm(x, w("encoder.norm_out.gamma"))), "encoder.conv_out");
+        x = causalConv(x, "quant_conv");
+        long[] o = x.getShape().getShape();
+        long z = o[1] / 2;
+        NDArray mu = x.get(new NDIndex(":, 0:" + z)).reshape(o[0], z, o[3], o[4]);
+        NDArray mean = m.create(c.latentsMean(), new Shape(1, z, 1, 1));
+        NDArray std = m.create(c.latentsStd(), new Shape(1, z, 1, 1));
+        return mu.sub(mean).div(std);
     }
 
     /** Normalised latents [B, z, h, w] → [B, 3, 8h, 8w] clamped to [−1, 1]. */

@@ -96,7 +96,7 @@ class QwenVaeDecoderTest {
         try (NDManager m = manager.newSubManager()) {
             NDArray x = m.create(new float[] {3, 0, 4, 0}, new Shape(1, 2, 1, 2));
             NDArray gamma = m.create(new float[] {1, 2}, new Shape(2, 1, 1));
-            float[] y = QwenVaeDecoder.rmsNorm(x, gamma).toFloatArray();
+            float[] y = QwenVaeBlocks.rmsNorm(x, gamma).toFloatArray();
             assertEquals(0.6 * Math.sqrt(2), y[0], 1e-6);
             assertEquals(0, y[1], 0);
             assertEquals(1.6 * Math.sqrt(2), y[2], 1e-6);
@@ -130,7 +130,7 @@ class QwenVaeDecoderTest {
     @Test
     void oneFrameWeightsAreTheLastTaps() throws IOException {
         try (WeightStore store = WeightStore.open(dir); NDManager m = manager.newSubManager()) {
-            OneFrameWeights view = OneFrameWeights.of(store, TinyQwenVae.config());
+            OneFrameWeights view = OneFrameWeights.decoder(store, TinyQwenVae.config());
             String conv = "decoder.up_blocks.1.resnets.0.conv1.weight";
             assertArrayEquals(new long[] {32, 16, 3, 3}, view.shape(conv));
             NDArray stored = store.get(conv, TensorType.F32, m);
@@ -152,12 +152,12 @@ class QwenVaeDecoderTest {
                 }
             }
             CheckpointMismatchException e = assertThrows(CheckpointMismatchException.class,
-                    () -> OneFrameWeights.of(b.build(), TinyQwenVae.config()));
+                    () -> OneFrameWeights.decoder(b.build(), TinyQwenVae.config()));
             assertTrue(e.missing().contains("decoder.conv_out.bias"));
             assertTrue(e.missing().contains("decoder.conv_in.weight"));
             assertTrue(e.unexpected().contains("decoder.conv_in.kernel"));
             CheckpointMismatchException shapes = assertThrows(CheckpointMismatchException.class,
-                    () -> OneFrameWeights.of(store, QwenVaeConfig.fromJson(REAL)));
+                    () -> OneFrameWeights.decoder(store, QwenVaeConfig.fromJson(REAL)));
             assertTrue(shapes.wrongShapes().get(0).contains("expected"), shapes.getMessage());
         }
     }
@@ -185,9 +185,10 @@ class QwenVaeDecoderTest {
     void latentsAreDenormalisedPerChannel() {
         try (NDManager m = manager.newSubManager()) {
             NDArray zeros = m.zeros(new Shape(1, 16, 1, 1));
-            float[] z = decoder.denormalize(zeros).toFloatArray();
+            LatentNormalization normalization = new LatentNormalization(TinyQwenVae.config());
+            float[] z = normalization.denormalize(zeros).toFloatArray();
             NDArray ones = m.ones(new Shape(1, 16, 1, 1));
-            float[] o = decoder.denormalize(ones).toFloatArray();
+            float[] o = normalization.denormalize(ones).toFloatArray();
             double[] mean = TinyQwenVae.config().latentsMean();
             double[] std = TinyQwenVae.config().latentsStd();
             for (int c = 0; c < 16; c++) {
