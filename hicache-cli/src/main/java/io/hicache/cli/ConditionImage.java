@@ -28,8 +28,8 @@ record ConditionImage(String path, Path file, int width, int height, String sha2
      */
     static Loaded read(String path, Path file, String where) {
         try {
+            RgbImage image = ImageFiles.read(file); // its messages say what is wrong with the file
             byte[] bytes = Files.readAllBytes(file);
-            RgbImage image = ImageFiles.read(file);
             return new Loaded(new ConditionImage(path, file, image.width(), image.height(), hash(bytes)), image);
         } catch (IOException e) {
             throw new UsageException(where + ": cannot read the image " + Errors.oneLine(imageError(file, e)), e);
