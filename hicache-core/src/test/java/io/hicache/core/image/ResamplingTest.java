@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hicache.core.image.Resampling.Filter;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -145,6 +147,43 @@ class ResamplingTest {
         checkPillowCase(4, 8, Filter.BICUBIC, "e1 e5 ee b9  e5 e9 f3 bc  ee f3 fd c1  b9 bc c1 a2");
         checkPillowCase(6, 12, Filter.LANCZOS, "e1 e0 db ed f5 b8  e0 df da ec f3 b7  db db d6 e7 ee b5"
                 + "  ed ec e6 fb ff bf  f5 f4 ee ff ff c4  b8 b7 b4 bf c4 a0");
+    }
+
+    /**
+     * A deterministic test pattern with fine detail, {@code (3x² + 5y² + 7xy + 50c + 11(x XOR y)) mod 256},
+     * the same formula the reference hashes were computed from.
+     */
+    private static RgbImage pattern(int w, int h) {
+        byte[] b = new byte[3 * w * h];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                for (int c = 0; c < 3; c++) {
+                    b[3 * (y * w + x) + c] = (byte) (x * x * 3 + y * y * 5 + x * y * 7 + c * 50 + (x ^ y) * 11);
+                }
+            }
+        }
+        return RgbImage.of(w, h, b);
+    }
+
+    @Test
+    void matchesPillowOnEditSizedImages() throws Exception {
+        // SHA-256 of the RGB bytes Pillow 9.4.0 returns for pattern(w, h).resize((W, H), filter),
+        // including the sizes of the edit pipeline (4:3 input to its 1184x896 condition image, that
+        // to the vision processor's 1176x896, 1024² to 1036²).
+        String[][] cases = {
+            {"37", "23", "11", "7", "LANCZOS", "ff0205e870a2465946615b26a692185d0288c99ecf6b05be71e6eea8195f76f3"},
+            {"37", "23", "64", "50", "BICUBIC", "7a57fd3c87fb6ce8156baf7087fffb9f66dfa9b9726ac752e1020d6f661414fa"},
+            {"640", "480", "1184", "896", "LANCZOS", "c472adb537444f975329d403a833b6452ebbf0b4490b18aee215b4ffe912d24e"},
+            {"1184", "896", "1176", "896", "BICUBIC", "6a7f198cdf7d53387c012ec969cf9e8a5143627d140ff0759e85c4986f233a51"},
+            {"333", "517", "1024", "1024", "LANCZOS", "60f256280a06d860ede1853b69e3bccd2b83c57bfd4f2e5d5567ad107cb7e712"},
+            {"1024", "1024", "1036", "1036", "BICUBIC", "10b82c7c9c96caddb405fcd7a438c4621524775589091353a481562f16530502"},
+        };
+        for (String[] c : cases) {
+            RgbImage out = Resampling.resize(pattern(Integer.parseInt(c[0]), Integer.parseInt(c[1])),
+                    Integer.parseInt(c[2]), Integer.parseInt(c[3]), Filter.valueOf(c[4]));
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(out.toByteArray());
+            assertEquals(c[5], HexFormat.of().formatHex(digest), String.join(" ", c));
+        }
     }
 
     /** Lanczos-3 written out again: sinc(x)·sinc(x/3) on [−3, 3). */
