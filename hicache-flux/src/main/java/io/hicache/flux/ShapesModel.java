@@ -21,8 +21,9 @@ import java.util.List;
  * <p>Every part is the real FLUX.1 architecture in the real diffusers layout, only small: a
  * schnell-style transformer (no guidance embedding: classifier-free guidance is true CFG, learnt
  * through condition dropout) of 2 double + 4 single blocks at hidden 192; an AutoencoderKL with 16
- * latent channels and 8× down-sampling (128² → 16×16×16 → 64 tokens); frozen random T5 and CLIP text
- * encoders whose tokenizers keep every word of the grammar one token. The model carries its own
+ * latent channels and 8× down-sampling (128² → 16×16×16 → 64 tokens); frozen random T5 (its heads
+ * set to look at neighbouring words) and CLIP text encoders whose tokenizers keep every word of the
+ * grammar one token. The model carries its own
  * sampling defaults in {@code model_index.json} ({@link FluxBackend#defaults}).
  *
  * <p>{@link #writeInitial} writes the untrained model (seeded random weights) that training starts
@@ -35,6 +36,13 @@ public final class ShapesModel {
             "bottom", "left", "right", "corner", "at", "on", "center", "background");
     /** T5 pads every prompt to this many tokens; a full grammar prompt has at most 14 with {@code </s>}. */
     public static final int TEXT_TOKENS = 32;
+    /**
+     * What each T5 head looks at: the next word, the previous one, and two places either way. With
+     * it, "blue" in "on a blue background" and "red" in "a red star" come out of the encoder
+     * different from the same words in "a blue star on a red background"
+     * ({@link TinyT5#writeWithNeighbourHeads}).
+     */
+    static final int[] T5_NEIGHBOURS = {1, -1, 2, -2};
     /** Its sampling defaults: native size, steps, no embedded guidance, true CFG scale with a negative prompt. */
     public static final ModelDefaults DEFAULTS = new ModelDefaults(128, 128, 28, 0, 1);
 
@@ -75,7 +83,8 @@ public final class ShapesModel {
     public static void writeInitial(Path dir, long seed) throws IOException {
         TinyFlux.write(dir, transformerConfig(), seed, TensorType.F32, false);
         AtomicFiles.writeString(dir.resolve("model_index.json"), modelIndex());
-        TinyT5.write(dir.resolve("text_encoder_2"), t5Config(), seed + 1, TensorType.F32, false);
+        TinyT5.writeWithNeighbourHeads(dir.resolve("text_encoder_2"), t5Config(), seed + 1, TensorType.F32,
+                T5_NEIGHBOURS);
         TinyT5.writeTokenizer(dir.resolve("tokenizer_2"), WORDS, TEXT_TOKENS);
         TinyClip.write(dir.resolve("text_encoder"), clipConfig(), seed + 2, TensorType.F32);
         TinyClip.writeTokenizer(dir.resolve("tokenizer"), WORDS);

@@ -73,6 +73,63 @@ class ShapesModelTest {
         }
     }
 
+    /**
+     * FLUX gives text tokens no positions, so word order reaches the transformer only through the
+     * T5 states. In "a red star on a blue background" vs "a blue star on a red background", the
+     * state of "red" must depend on whether "star" or "background" follows it. Measured as the
+     * relative distance between the two "red" states: the Shapes T5 (neighbour heads) against the
+     * same T5 with transformers' random relative bias, which stays almost context-free.
+     */
+    @Test
+    void theShapesT5TellsTheBackgroundColourFromTheShapeColour(@TempDir Path plain) throws Exception {
+        String first = "a red star on a blue background";  // "red" is token 1, "blue" token 5
+        String second = "a blue star on a red background"; // "red" is token 5
+        double shapes = contextShift(dir, first, 1, second, 5);
+        double sameWord = contextShift(dir, first, 1, first, 5); // "red" against "blue": two different words
+        io.hicache.flux.text.TinyT5.write(plain.resolve("text_encoder_2"), ShapesModel.t5Config(), 12, TensorType.F32,
+                false);
+        double random = relativeDistance(t5States(plain, dir, first), 1, t5States(plain, dir, second), 5);
+        // measured: 1.23 with neighbour heads (as far apart as two different colour words, 1.32)
+        // and 0.03 for the random-bias T5, whose attention is spread over the 32 padded tokens
+        assertTrue(shapes > 0.5, "Shapes T5: the two 'red' states differ by " + shapes);
+        assertTrue(shapes > 0.4 * sameWord, shapes + " vs " + sameWord);
+        assertTrue(random < 0.2, "random T5: " + random);
+    }
+
+    private static double contextShift(Path model, String a, int i, String b, int j) throws Exception {
+        return relativeDistance(t5States(model, model, a), i, t5States(model, model, b), j);
+    }
+
+    /** T5 states [32, 64] of {@code prompt}, with the encoder of {@code encoder} and the rest of {@code model}. */
+    private static float[] t5States(Path encoder, Path model, String prompt) throws Exception {
+        Path mixed = Files.createTempDirectory(encoder, "mixed");
+        for (String part : new String[] {"model_index.json", "tokenizer", "tokenizer_2", "text_encoder", "transformer",
+            "scheduler", "vae"}) {
+            Path from = model.resolve(part);
+            if (Files.exists(from)) {
+                Files.createSymbolicLink(mixed.resolve(part), from.toAbsolutePath());
+            }
+        }
+        Files.createSymbolicLink(mixed.resolve("text_encoder_2"), encoder.resolve("text_encoder_2").toAbsolutePath());
+        try (DiffusionPipeline p = FluxPipeline.load(FluxModelFiles.of(mixed), new PipelineSpec(mixed.toString(),
+                Device.cpu(), TensorType.F32, EnumSet.of(PipelineSpec.Component.TEXT_ENCODERS)))) {
+            return p.encode(prompt).tokens().data();
+        }
+    }
+
+    private static double relativeDistance(float[] a, int i, float[] b, int j) {
+        int d = ShapesModel.t5Config().dModel;
+        double num = 0;
+        double den = 0;
+        for (int k = 0; k < d; k++) {
+            double x = a[i * d + k];
+            double y = b[j * d + k];
+            num += (x - y) * (x - y);
+            den += x * x;
+        }
+        return Math.sqrt(num / den);
+    }
+
     @Test
     void t5PaddingStopsAtTheTokenizersModelMaxLength() throws Exception {
         assertEquals(ShapesModel.TEXT_TOKENS, T5Tokenizer.modelMaxLength(dir.resolve("tokenizer_2")));

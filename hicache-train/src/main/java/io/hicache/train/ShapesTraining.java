@@ -86,7 +86,7 @@ public final class ShapesTraining implements Callable<Integer> {
     @Option(names = "--pool", defaultValue = "4096", description = "Images whose latents the transformer trains on (default: ${DEFAULT-VALUE}).")
     int pool;
 
-    @Option(names = "--steps", defaultValue = "4000", description = "Transformer steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "7000", description = "Transformer steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--batch", defaultValue = "32", description = "Transformer batch (default: ${DEFAULT-VALUE}).")

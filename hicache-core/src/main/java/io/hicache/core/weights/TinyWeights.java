@@ -69,6 +69,17 @@ public final class TinyWeights {
         return this;
     }
 
+    /** Replaces the values of a tensor already added, keeping its shape. */
+    public TinyWeights replace(String name, float[] v) {
+        float[] old = values.get(name);
+        if (old == null || old.length != v.length) {
+            throw new IllegalArgumentException(name + ": " + (old == null ? "not added" : old.length + " values, given "
+                    + v.length));
+        }
+        values.put(name, v.clone());
+        return this;
+    }
+
     /**
      * Adds every tensor of {@code spec} in order: names ending in {@code .weight} of 1-D shape are
      * norm weights (1 + N(0, {@link #NORM_NOISE})), other {@code .bias} tensors N(0, 0.02), and the

@@ -40,6 +40,39 @@ public final class TinyT5 {
      * feed-forward N(0, 1/√fan_in), position bias N(0, 1/√d_model)); norm weights near one.
      */
     public static void write(Path dir, T5Config c, long seed, TensorType dtype, boolean sharded) throws IOException {
+        write(dir, c, seed, dtype, sharded, null);
+    }
+
+    /**
+     * As {@link #write(Path, T5Config, long, TensorType, boolean)}, but head h of the relative
+     * position bias looks only at the word {@code neighbourOffsets[h]} places away (bias
+     * {@link #NEIGHBOUR_BIAS} there, 0 elsewhere). A random T5 barely mixes its words: its bias is
+     * small, so every word attends almost uniformly over the padded prompt and comes out nearly as
+     * it went in. FLUX gives text tokens no positions of their own, so such an encoder hands the
+     * transformer a bag of words in which "a red star on a blue background" and "a blue star on a
+     * red background" are the same. Neighbour heads make each word carry its neighbours ("blue"
+     * followed by "background"), which is what lets a model trained on these outputs bind words.
+     */
+    public static void writeWithNeighbourHeads(Path dir, T5Config c, long seed, TensorType dtype, int... neighbourOffsets)
+            throws IOException {
+        if (neighbourOffsets.length != c.numHeads) {
+            throw new IllegalArgumentException("one neighbour offset per head: " + c.numHeads + " heads, "
+                    + neighbourOffsets.length + " offsets");
+        }
+        float[] bias = new float[c.relativeAttentionNumBuckets * c.numHeads];
+        for (int h = 0; h < c.numHeads; h++) {
+            int bucket = T5Encoder.relativePositionBucket(neighbourOffsets[h], c.relativeAttentionNumBuckets,
+                    c.relativeAttentionMaxDistance);
+            bias[bucket * c.numHeads + h] = NEIGHBOUR_BIAS;
+        }
+        write(dir, c, seed, dtype, false, bias);
+    }
+
+    /** Large enough that a neighbour head's softmax is all but one-hot over a 32-token prompt (e^10 ≫ 31). */
+    public static final float NEIGHBOUR_BIAS = 10f;
+
+    private static void write(Path dir, T5Config c, long seed, TensorType dtype, boolean sharded, float[] relativeBias)
+            throws IOException {
         Files.createDirectories(dir);
         AtomicFiles.writeString(dir.resolve("config.json"), c.toJson());
         TinyWeights w = new TinyWeights(seed).fill(T5Encoder.spec(c), name -> {
@@ -57,6 +90,9 @@ public final class TinyT5 {
             }
             return 1 / Math.sqrt(c.dModel); // k, v, wi_0, wi_1, relative_attention_bias
         });
+        if (relativeBias != null) {
+            w.replace(T5Encoder.RELATIVE_BIAS, relativeBias);
+        }
         if (sharded) {
             w.writeSharded(dir, "model", 2, dtype);
         } else {
