@@ -42,6 +42,14 @@ class QwenEditCliTest {
         return args.toArray(String[]::new);
     }
 
+    static String manifestText(Path out) {
+        try {
+            return Files.readString(out.resolve("manifest.jsonl"));
+        } catch (IOException e) {
+            return "(no manifest: " + e + ")";
+        }
+    }
+
     static List<JsonNode> manifest(Path out) throws IOException {
         List<JsonNode> lines = new ArrayList<>();
         for (String line : Files.readAllLines(out.resolve("manifest.jsonl"))) {
@@ -150,9 +158,9 @@ class QwenEditCliTest {
         assertTrue(Files.readString(model.resolve("model_index.json")).contains("QwenImageEditPipeline"));
         Path out = dir.resolve("out");
         CliRun r = CliRun.of("--backend", "qwen-image-edit", "--model-path", model.toString(), "--image",
-                EXAMPLE_IMAGE.toString(), "--edit-area", "4096", "--prompt", "a cat", "--steps", "1", "--device",
+                EXAMPLE_IMAGE.toString(), "--edit-area", "4096", "--prompt", "a cat", "--steps", "2", "--device",
                 "cpu", "--output-dir", out.toString());
-        assertEquals(0, r.exitCode(), r.err());
+        assertEquals(0, r.exitCode(), () -> r.err() + manifestText(out));
         // 4096 · 1.28: w = 72.41 → round(2.26) = 2 → 64, h = 56.57 → round(1.77) = 2 → 64
         assertEquals(64, PngReader.readImage(out.resolve("img_0.png")).width());
     }

@@ -18,6 +18,7 @@ import io.hicache.core.pipeline.PipelineSpec.Component;
 import io.hicache.core.pipeline.TextEmbeddings;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.sampling.FlowMatchEuler;
+import io.hicache.core.util.ConfigJson;
 import io.hicache.qwen.text.QwenPromptBatch;
 import io.hicache.qwen.text.QwenPromptEncoder;
 import io.hicache.qwen.text.QwenPromptTemplate;
@@ -35,6 +36,7 @@ import io.hicache.qwen.vision.QwenVisionProcessor;
 import io.hicache.qwen.vision.QwenVisionTower;
 import io.hicache.qwen.vision.VisionPreprocessorConfig;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.util.Arrays;
 import java.util.List;
@@ -73,6 +75,16 @@ public final class QwenImageEditPipelines {
      * @throws NoSuchFileException naming everything missing and how to get it
      */
     public static void check(QwenModelFiles files, PipelineSpec spec) throws IOException {
+        // a Qwen-Image (text-to-image) folder lacks processor/: say what it is rather than what it lacks
+        if (Files.isRegularFile(files.modelIndex())) {
+            String pipelineClass = ConfigJson.read(files.modelIndex()).getString("_class_name", null);
+            if (!PIPELINE_CLASS.equals(pipelineClass)) {
+                throw new InvalidModelException(files.modelIndex() + ": _class_name is " + pipelineClass + ", not "
+                        + PIPELINE_CLASS + ": not a Qwen-Image-Edit model"
+                        + (QwenImagePipelines.PIPELINE_CLASS.equals(pipelineClass)
+                                ? " (it is Qwen-Image, which the qwen-image backend runs)" : ""));
+            }
+        }
         List<String> missing = files.missingForEdit(spec.components());
         if (!missing.isEmpty()) {
             throw new NoSuchFileException(files.root().toString(), null, "incomplete Qwen-Image-Edit model, missing "

@@ -139,7 +139,7 @@ class QwenImageEditPipelineTest {
     }
 
     @Test
-    void anEditNeedsExactlyOneImageAndAPromptIsNotEncodedAlone() {
+    void anEditNeedsExactlyOneImageAndAPromptIsNotEncodedAlone() throws IOException {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> pipeline.generate(request(List.of(), 64, 64)))
                 .getMessage().contains("one condition image per request, got 0"));
         assertThrows(IllegalArgumentException.class,
