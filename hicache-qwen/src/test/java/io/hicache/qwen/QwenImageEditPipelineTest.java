@@ -138,6 +138,27 @@ class QwenImageEditPipelineTest {
         assertEquals(96, other.image().getHeight());
     }
 
+    /**
+     * The cache invariants through the whole pipeline (condition tokens, true CFG): every cache mode
+     * at interval 1 gives the original latents bit for bit; at interval 3 with first_enhance 3, 6
+     * steps are full at 0, 1, 2, 5 and forecast at 3, 4, and the result moves.
+     */
+    @Test
+    void cacheModesAtIntervalOneAreTheOriginal() throws Exception {
+        GenerationRequest original = request(List.of(picture()), 64, 64).withSteps(6);
+        GenerationResult reference = pipeline.generate(original);
+        assertEquals(6, reference.stats().cache().fullSteps());
+        for (CacheMode mode : List.of(CacheMode.HICACHE, CacheMode.TAYLOR, CacheMode.FORA)) {
+            GenerationResult cached = pipeline.generate(original.withCache(CacheConfig.of(mode).withInterval(1)));
+            assertEquals(reference.latents(), cached.latents(), mode + " at interval 1");
+        }
+        GenerationResult forecast = pipeline.generate(original.withCache(CacheConfig.of(CacheMode.HICACHE)
+                .withInterval(3)));
+        assertEquals(4, forecast.stats().cache().fullSteps());
+        assertEquals(2, forecast.stats().cache().forecastSteps());
+        assertTrue(!reference.latents().equals(forecast.latents()), "forecast steps change the result");
+    }
+
     @Test
     void anEditNeedsExactlyOneImageAndAPromptIsNotEncodedAlone() throws IOException {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> pipeline.generate(request(List.of(), 64, 64)))
