@@ -13,8 +13,8 @@ import io.hicache.core.runtime.TensorType;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -37,6 +37,8 @@ final class BatchRun {
     static final int OK = 0;
     static final int SOME_FAILED = 1;
     static final int USAGE = 2;
+    /** The image-editing backends' setting of the condition image's area, which --edit-area sets. */
+    static final String EDIT_AREA_SETTING = "edit_area";
 
     private final RunConfig config;
     private final List<String> args;
@@ -322,9 +324,6 @@ final class BatchRun {
         }
     }
 
-    /** The image-editing backends' setting of the condition image's area, which --edit-area sets. */
-    static final String EDIT_AREA_SETTING = "edit_area";
-
     /**
      * Refuses condition images for a backend that takes none, and, for one that takes them, a run
      * without any and the options that encode prompts apart from their images.
@@ -376,8 +375,11 @@ final class BatchRun {
             Path file = config.image() != null ? config.image() : row.imageFile();
             String where = config.image() != null ? "--image" : row.where();
             if (file == null) {
-                throw new UsageException(row.where() + ": this prompt has no condition image (its Image cell is empty); "
-                        + "the " + backend.name() + " backend edits an image");
+                boolean inline = row.where().equals("--prompt");
+                throw new UsageException((inline ? "--prompt '" + Errors.abbreviate(row.prompt()) + "'" : row.where())
+                        + ": this prompt has no condition image ("
+                        + (inline ? "only the prompt file's rows name images" : "its Image cell is empty") + "); the "
+                        + backend.name() + " backend edits an image");
             }
             Path key = file.toAbsolutePath().normalize();
             if (!read.containsKey(key)) {

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -112,7 +113,7 @@ class QwenEditCliTest {
     }
 
     /**
-     * An Image column gives each row its image, relative to the prompt file: 256 × 200 → 160 × 128
+     * An Image column gives each row its image (PNG or JPEG), relative to the prompt file: 256 × 200 → 160 × 128
      * (above) and 200 × 256 → 128 × 160 (the same numbers with the sides swapped: ratio 0.78125,
      * w = √(16384 · 0.78125) = 113.14 → 128, h = 113.14 / 0.78125 = 144.81 → 160).
      */
@@ -121,9 +122,10 @@ class QwenEditCliTest {
         Path folder = Files.createDirectories(dir.resolve("edits"));
         Files.createDirectories(folder.resolve("pictures"));
         PngWriter.write(folder.resolve("pictures/wide.png"), RgbImage.filled(256, 200, 10, 200, 30), Map.of());
-        PngWriter.write(folder.resolve("pictures/tall.png"), RgbImage.filled(200, 256, 200, 10, 30), Map.of());
+        ImageIO.write(RgbImage.filled(200, 256, 200, 10, 30).toBufferedImage(), "jpeg",
+                folder.resolve("pictures/tall.jpg").toFile());
         Path prompts = Files.writeString(folder.resolve("edits.tsv"),
-                "Prompt\tImage\nturn it blue\tpictures/wide.png\nturn it green\tpictures/tall.png\n");
+                "Prompt\tImage\nturn it blue\tpictures/wide.png\nturn it green\tpictures/tall.jpg\n");
         Path out = dir.resolve("out");
         CliRun r = CliRun.of(edit("--prompt-file", prompts.toString(), "--edit-area", "16384", "--output-dir",
                 out.toString()));
@@ -134,7 +136,7 @@ class QwenEditCliTest {
                 second.height()));
         List<JsonNode> entries = manifest(out);
         assertEquals("pictures/wide.png", entries.get(0).get("image").get("path").asText());
-        assertEquals("pictures/tall.png", entries.get(1).get("image").get("path").asText());
+        assertEquals("pictures/tall.jpg", entries.get(1).get("image").get("path").asText());
         assertEquals(200, entries.get(1).get("image").get("width").asInt());
     }
 
@@ -208,8 +210,12 @@ class QwenEditCliTest {
                 "--backend", "qwen-image-edit", "--prompt-file", prompts.toString(), "--image", EXAMPLE_IMAGE.toString());
         Path gap = Files.writeString(dir.resolve("gap.tsv"), "Prompt\tImage\nfine\t" + EXAMPLE_IMAGE.toAbsolutePath()
                 + "\nno image here\t\n");
-        expectError("prompt file " + gap + " line 3: this prompt has no condition image",
+        expectError("prompt file " + gap + " line 3: this prompt has no condition image (its Image cell is empty)",
                 "--backend", "qwen-image-edit", "--prompt-file", gap.toString());
+        Path good = Files.writeString(dir.resolve("good.tsv"), "Prompt\tImage\nfine\t" + EXAMPLE_IMAGE.toAbsolutePath()
+                + "\n");
+        expectError("--prompt 'and one more': this prompt has no condition image (only the prompt file's rows name "
+                + "images)", "--backend", "qwen-image-edit", "--prompt-file", good.toString(), "--prompt", "and one more");
     }
 
     @Test
