@@ -13,9 +13,11 @@ import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.cache.CacheMode;
 import io.hicache.core.image.Resampling;
 import io.hicache.core.image.RgbImage;
+import io.hicache.core.image.TensorImages;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.GenerationRequest;
 import io.hicache.core.pipeline.GenerationResult;
+import io.hicache.core.pipeline.HostTensor;
 import io.hicache.core.pipeline.ImagePipeline;
 import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.core.pipeline.InvalidSettingException;
@@ -23,11 +25,17 @@ import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.pipeline.TextEmbeddings;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.sampling.FlowMatchEuler;
+import io.hicache.core.sampling.SeededNoise;
 import io.hicache.core.testing.IsolatedHicacheHome;
 import io.hicache.core.util.FileTrees;
 import io.hicache.qwen.text.QwenPromptBatch;
 import io.hicache.qwen.text.QwenPromptEncoder;
 import io.hicache.qwen.text.QwenPromptTemplate;
+import io.hicache.qwen.transformer.MsRope;
+import io.hicache.qwen.transformer.QwenImageDenoiser;
+import io.hicache.qwen.transformer.QwenImageTransformer;
+import io.hicache.qwen.vae.QwenVaeEncoder;
 import io.hicache.qwen.vision.QwenVisionProcessor;
 import io.hicache.qwen.vision.QwenVisionTower;
 import io.hicache.qwen.vision.VisionPreprocessorConfig;
@@ -201,6 +209,42 @@ class QwenImageEditPipelineTest {
         GenerationRequest given = new GenerationRequest("make it blue", " ", 7, 2, 160, 128, 0,
                 CacheConfig.of(CacheMode.ORIGINAL), positive, null, true, false, 4.0, negative, List.of(picture()));
         assertEquals(pipeline.generate(byPipeline).latents(), pipeline.generate(given).latents());
+    }
+
+    /**
+     * The whole request against its parts run here: the VAE encoder's tokens of the LANCZOS-resized
+     * image (160 × 128 → a 10 × 8 grid of 80 tokens) as the denoiser's condition, the prompts encoded
+     * with the same image, the pipeline's seeded noise; the latents are bit-identical.
+     */
+    @Test
+    void theConditionTokensAreTheVaeEncodingOfTheResizedImage() throws Exception {
+        Path root = QwenImageEditBackend.resolve(TINY).root();
+        GenerationRequest r = request(List.of(picture()), 64, 96);
+        GenerationResult byPipeline = pipeline.generate(r);
+        try (NDManager m = NDManager.newBaseManager();
+                QwenPromptEncoder encoder = QwenPromptEncoder.load(root, TensorType.F32, m, QwenPromptTemplate.EDIT,
+                        QwenPromptBatch.DEFAULT_MAX_SEQUENCE_LENGTH);
+                QwenVisionTower tower = QwenVisionTower.load(root.resolve("text_encoder"), TensorType.F32, m);
+                QwenVaeEncoder vae = QwenVaeEncoder.load(root.resolve("vae"), TensorType.F32, m);
+                QwenImageTransformer transformer = QwenImageTransformer.load(root.resolve("transformer"), TensorType.F32,
+                        m)) {
+            RgbImage resized = Resampling.resize(picture(), 160, 128, Resampling.Filter.LANCZOS);
+            QwenVisionProcessor.Result p = new QwenVisionProcessor(VisionPreprocessorConfig.read(root.resolve("processor")))
+                    .process(resized);
+            NDArray features = tower.encode(m.create(p.pixelValues(), new Shape(p.numPatches(), p.patchDim())),
+                    p.gridT(), p.gridH(), p.gridW());
+            NDArray positive = encoder.encodeWithImage("make it blue", features, p.gridT(), p.gridH(), p.gridW(), m);
+            NDArray negative = encoder.encodeWithImage(" ", features, p.gridT(), p.gridH(), p.gridW(), m);
+            NDArray tokens = vae.encodeTokens(TensorImages.toTensor(List.of(resized), m));
+            assertEquals(new Shape(1, 80, 64), tokens.getShape());
+            QwenImageDenoiser denoiser = new QwenImageDenoiser(transformer,
+                    FlowMatchEuler.read(root.resolve("scheduler").resolve("scheduler_config.json")));
+            QwenImageDenoiser.Result d = denoiser.denoise(new QwenImageDenoiser.Request(
+                    new QwenImageDenoiser.Prompt(positive), SeededNoise.gaussian(7, new Shape(1, 16, 12, 8), m), 64, 96,
+                    2, CacheConfig.of(CacheMode.ORIGINAL), false, new QwenImageDenoiser.Prompt(negative), 4.0,
+                    new QwenImageDenoiser.Condition(tokens, MsRope.Grid.of(8, 10))), m);
+            assertEquals(HostTensor.of(d.latents()), byPipeline.latents());
+        }
     }
 
     static void copyTree(Path from, Path to) throws IOException {
