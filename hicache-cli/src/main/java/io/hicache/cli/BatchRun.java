@@ -4,6 +4,7 @@ import ai.djl.Device;
 import io.hicache.core.cache.CacheMode;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.InputShapes;
+import io.hicache.core.pipeline.InvalidSettingException;
 import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.pipeline.PipelineSpec.Component;
@@ -11,8 +12,12 @@ import io.hicache.core.runtime.HiCacheRuntime;
 import io.hicache.core.runtime.TensorType;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -32,6 +37,8 @@ final class BatchRun {
     static final int OK = 0;
     static final int SOME_FAILED = 1;
     static final int USAGE = 2;
+    /** The image-editing backends' setting of the condition image's area, which --edit-area sets. */
+    static final String EDIT_AREA_SETTING = "edit_area";
 
     private final RunConfig config;
     private final List<String> args;
@@ -57,12 +64,14 @@ final class BatchRun {
                 Prompts.checkText(config.negativePrompt(), "--negative-prompt", true);
             }
             // with embeddings, their rows are the prompts; prompts given besides must match them
-            List<String> prompts = config.promptEmbeds() == null
-                    ? Prompts.collect(config.promptFile(), config.prompts())
+            List<Prompts.Row> rows = config.promptEmbeds() == null
+                    ? Prompts.collectRows(config.promptFile(), config.prompts()) : null;
+            List<String> prompts = rows != null ? rows.stream().map(Prompts.Row::prompt).toList()
                     : EmbeddingsFile.prompts(config.promptEmbeds(), Prompts.given(config.promptFile(), config.prompts()));
             RunPlan plan = RunPlan.of(prompts, config.startIndex(), config.limit(), config.numImagesPerPrompt(),
                     config.seed(), config.shard());
             Backend backend = backend();
+            checkImageOptions(backend, rows);
             DeviceChoice choice = DeviceChoice.parse(config.gpus(), config.device());
             if (choice.mayUseCpu()) {
                 configureCpuThreads(DeviceChoice.usefulWorkersPerDevice(config.workersPerDevice(), plan.jobs().size(), 1));
@@ -71,11 +80,17 @@ final class BatchRun {
             TensorType dtype = dtype(devices);
             String model = config.model() != null ? config.model() : backend.defaultModel();
             RunConfig.Sampling sampling = config.sampling(defaults(backend, model));
-            checkSize(backend, sampling);
+            if (backend.conditionImages() > 0) {
+                plan = withConditionImages(plan, rows, backend, model);
+            }
+            for (Job.Size size : sizes(plan, sampling)) {
+                checkSize(backend, size);
+            }
             int workers = devices.size()
                     * DeviceChoice.usefulWorkersPerDevice(config.workersPerDevice(), plan.jobs().size(), devices.size());
             // one encoder for all workers; with --encode-first also for one worker, run before any worker loads
-            boolean sharedEncoder = config.promptEmbeds() == null
+            // an image-editing backend encodes each prompt with its image, in the worker that makes the image
+            boolean sharedEncoder = config.promptEmbeds() == null && backend.conditionImages() == 0
                     && (config.encodeFirst() || config.sharedEncoder() && workers > 1);
             Set<Component> components = EnumSet.of(Component.TRANSFORMER);
             if (config.outputType().writesPng()) {
@@ -96,7 +111,8 @@ final class BatchRun {
             try (EmbeddingsFile embeddings = config.promptEmbeds() == null ? null
                             : EmbeddingsFile.open(config.promptEmbeds(), shapes, model,
                                     config.negativePrompt() != null && sampling.trueCfgScale() > 1);
-                    BatchTensorFile noise = config.initNoise() == null ? null : openInitNoise(plan, shapes, sampling);
+                    BatchTensorFile noise = config.initNoise() == null ? null
+                            : openInitNoise(plan, shapes, initNoiseSize(plan, sampling));
                     OutputDir out = OutputDir.open(config.outputDir(), config.shard());
                     AutoCloseable logFile = Logging.file(out.logFile())) {
                 // true CFG runs when a negative prompt (text or embeddings) is given and the scale is above 1
@@ -293,15 +309,125 @@ final class BatchRun {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        return chipmunk.apply(named);
+        Backend configured = chipmunk.apply(named);
+        if (config.editArea() == null) {
+            return configured;
+        }
+        if (configured.conditionImages() == 0) {
+            throw new UsageException("--edit-area applies to image editing (--backend qwen-image-edit); the "
+                    + configured.name() + " backend takes no condition image");
+        }
+        try {
+            return configured.configure(Map.of(EDIT_AREA_SETTING, Long.toString(config.editArea())), key -> { });
+        } catch (InvalidSettingException e) {
+            throw new UsageException("--edit-area: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses condition images for a backend that takes none, and, for one that takes them, a run
+     * without any and the options that encode prompts apart from their images.
+     */
+    private void checkImageOptions(Backend backend, List<Prompts.Row> rows) {
+        boolean columnImages = rows != null && rows.stream().anyMatch(r -> r.image() != null);
+        if (backend.conditionImages() == 0) {
+            if (config.image() != null) {
+                throw new UsageException("--image: the " + backend.name() + " backend takes no condition image "
+                        + "(image editing is --backend qwen-image-edit)");
+            }
+            if (columnImages) {
+                throw new UsageException("prompt file " + config.promptFile() + " has images in an Image column, but "
+                        + "the " + backend.name() + " backend takes no condition image (image editing is --backend "
+                        + "qwen-image-edit)");
+            }
+            return;
+        }
+        if (config.promptEmbeds() != null) {
+            throw new UsageException("--prompt-embeds: the " + backend.name() + " backend encodes each prompt together "
+                    + "with its condition image, so it cannot take precomputed embeddings");
+        }
+        if (config.encodeFirst()) {
+            throw new UsageException("--encode-first: the " + backend.name() + " backend encodes each prompt together "
+                    + "with its condition image, in the worker that makes the image");
+        }
+        if (config.image() != null && columnImages) {
+            throw new UsageException("give the condition images either with --image or in the prompt file's Image "
+                    + "column, not both");
+        }
+        if (config.image() == null && !columnImages) {
+            throw new UsageException("the " + backend.name() + " backend edits an image: give --image FILE, or a .tsv "
+                    + "prompt file with an Image column");
+        }
+    }
+
+    /**
+     * Reads every prompt's condition image (each file once), so that a missing or undecodable image
+     * stops the run before anything loads, and gives each job its image and the size made from it:
+     * the backend's size for that image, or --width / --height where given.
+     */
+    private RunPlan withConditionImages(RunPlan plan, List<Prompts.Row> rows, Backend backend, String model) {
+        Map<Path, ConditionImage> read = new HashMap<>();
+        Map<Path, Job.Size> sizes = new HashMap<>();
+        List<ConditionImage> images = new ArrayList<>();
+        List<Job.Size> imageSizes = new ArrayList<>();
+        for (Prompts.Row row : rows) {
+            String path = config.image() != null ? config.image().toString() : row.image();
+            Path file = config.image() != null ? config.image() : row.imageFile();
+            String where = config.image() != null ? "--image" : row.where();
+            if (file == null) {
+                boolean inline = row.where().equals("--prompt");
+                throw new UsageException((inline ? "--prompt '" + Errors.abbreviate(row.prompt()) + "'" : row.where())
+                        + ": this prompt has no condition image ("
+                        + (inline ? "only the prompt file's rows name images" : "its Image cell is empty") + "); the "
+                        + backend.name() + " backend edits an image");
+            }
+            Path key = file.toAbsolutePath().normalize();
+            if (!read.containsKey(key)) {
+                ConditionImage.Loaded loaded = ConditionImage.read(path, file, where);
+                ModelDefaults defaults;
+                try {
+                    defaults = backend.defaults(model, List.of(loaded.pixels()));
+                } catch (IOException | IllegalArgumentException e) {
+                    throw new UsageException(where + ": " + Errors.oneLine(e), e);
+                }
+                RunConfig.Sampling s = config.sampling(defaults);
+                read.put(key, loaded.image());
+                sizes.put(key, new Job.Size(s.width(), s.height()));
+            }
+            ConditionImage known = read.get(key);
+            images.add(new ConditionImage(path, file, known.width(), known.height(), known.sha256()));
+            imageSizes.add(sizes.get(key));
+        }
+        return plan.withImages(images, imageSizes);
+    }
+
+    /** The distinct image sizes of the plan's jobs (the run's size for jobs without their own). */
+    private static Set<Job.Size> sizes(RunPlan plan, RunConfig.Sampling sampling) {
+        Set<Job.Size> out = new LinkedHashSet<>();
+        Job.Size run = new Job.Size(sampling.width(), sampling.height());
+        plan.jobs().forEach(j -> out.add(j.size() != null ? j.size() : run));
+        if (out.isEmpty()) {
+            out.add(run);
+        }
+        return out;
+    }
+
+    /** The one size the images of a run with --init-noise must share. */
+    private static Job.Size initNoiseSize(RunPlan plan, RunConfig.Sampling sampling) {
+        Set<Job.Size> sizes = sizes(plan, sampling);
+        if (sizes.size() > 1) {
+            throw new UsageException("--init-noise: this run's images have different sizes (" + sizes.stream()
+                    .map(Job.Size::toString).toList() + ", from their condition images); one noise file holds one size");
+        }
+        return sizes.iterator().next();
     }
 
     /** Sizes the backend cannot make (Chipmunk's patchify tiles) are refused before anything loads. */
-    private static void checkSize(Backend backend, RunConfig.Sampling sampling) {
+    private static void checkSize(Backend backend, Job.Size size) {
         try {
-            backend.checkSize(sampling.width(), sampling.height());
+            backend.checkSize(size.width(), size.height());
         } catch (IllegalArgumentException e) {
-            throw new UsageException("--width " + sampling.width() + " --height " + sampling.height() + ": "
+            throw new UsageException("--width " + size.width() + " --height " + size.height() + ": "
                     + e.getMessage(), e);
         }
     }
@@ -372,7 +498,7 @@ final class BatchRun {
         }
     }
 
-    private BatchTensorFile openInitNoise(RunPlan plan, InputShapes model, RunConfig.Sampling sampling) {
+    private BatchTensorFile openInitNoise(RunPlan plan, InputShapes model, Job.Size sampling) {
         BatchTensorFile noise = BatchTensorFile.open(config.initNoise(), "--init-noise", OutputFiles.LATENTS, 4,
                 plan.maxImageIndex() + 1);
         long[] shape = noise.shape();

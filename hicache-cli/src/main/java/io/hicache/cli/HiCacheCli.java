@@ -89,39 +89,45 @@ public final class HiCacheCli implements Callable<Integer> {
 
     static final class PromptOptions {
         @Option(order = 101, names = {"--prompt-file", "--prompt_file"}, paramLabel = "FILE",
-                description = "UTF-8 text, one prompt a line (blank lines skipped), or .tsv with a Prompt column.")
+                description = "UTF-8 text, one prompt a line (blank lines skipped), or .tsv with a Prompt column "
+                        + "(and, for --backend qwen-image-edit, an Image column: each row's image, relative to the file).")
         Path promptFile;
 
         @Option(order = 102, names = "--prompt", paramLabel = "TEXT", showDefaultValue = Help.Visibility.NEVER,
                 description = "A prompt; repeatable; comes after the file's prompts.")
         List<String> prompts = new ArrayList<>();
 
-        @Option(order = 103, names = {"--negative-prompt", "--negative_prompt"}, paramLabel = "TEXT",
+        @Option(order = 103, names = "--image", paramLabel = "FILE",
+                description = "The condition image (PNG or JPEG) of every prompt, for image-editing backends "
+                        + "(--backend qwen-image-edit).")
+        Path image;
+
+        @Option(order = 104, names = {"--negative-prompt", "--negative_prompt"}, paramLabel = "TEXT",
                 description = "Negative prompt, for models with true classifier-free guidance.")
         String negativePrompt;
 
-        @Option(order = 104, names = {"--start-index", "--start_index"}, paramLabel = "N",
+        @Option(order = 105, names = {"--start-index", "--start_index"}, paramLabel = "N",
                 description = "Begin at prompt N (0-based); names and seeds keep their global index.")
         int startIndex = 0;
 
-        @Option(order = 105, names = "--limit", paramLabel = "N",
+        @Option(order = 106, names = "--limit", paramLabel = "N",
                 description = "At most N prompts from the start index (default: all).")
         Integer limit;
 
-        @Option(order = 106, names = {"--num-images-per-prompt", "--num_images_per_prompt"}, paramLabel = "N",
+        @Option(order = 107, names = {"--num-images-per-prompt", "--num_images_per_prompt"}, paramLabel = "N",
                 description = "Images per prompt.")
         int imagesPerPrompt = 1;
 
-        @Option(order = 107, names = "--shard", paramLabel = "K/N",
+        @Option(order = 108, names = "--shard", paramLabel = "K/N",
                 description = "Make only shard K of N (1-based) of the images, for cluster array jobs.")
         String shard;
 
-        @Option(order = 108, names = {"--prompt-embeds", "--prompt_embeds"}, paramLabel = "FILE",
+        @Option(order = 109, names = {"--prompt-embeds", "--prompt_embeds"}, paramLabel = "FILE",
                 description = "Precomputed text embeddings (safetensors prompt_embeds [B,L,D], pooled_prompt_embeds "
                         + "[B,P]), row = prompt index; the text encoders are then not loaded.")
         Path promptEmbeds;
 
-        @Option(order = 109, names = {"--init-noise", "--init_noise"}, paramLabel = "FILE",
+        @Option(order = 110, names = {"--init-noise", "--init_noise"}, paramLabel = "FILE",
                 description = "Initial noise (safetensors latents [B,C,H/8,W/8]), row = image index, "
                         + "instead of the seed.")
         Path initNoise;
@@ -165,6 +171,12 @@ public final class HiCacheCli implements Callable<Integer> {
 
         @Option(order = 209, names = "--seed", paramLabel = "S", description = "Seed of image 0; image i gets S + i.")
         long seed = 0;
+
+        @Option(order = 210, names = {"--edit-area", "--edit_area"}, paramLabel = "PIXELS",
+                description = "Image editing: the area the condition image is resized to, keeping its aspect ratio "
+                        + "(sides in multiples of 32); the output size follows it unless --width/--height are given "
+                        + "(default: 1048576 = 1024x1024, diffusers' value).")
+        Long editArea;
     }
 
     static final class CacheOptions {
@@ -258,8 +270,8 @@ public final class HiCacheCli implements Callable<Integer> {
                     prompts.negativePrompt, prompts.startIndex, prompts.limit, prompts.imagesPerPrompt,
                     prompts.shard == null ? Shard.WHOLE : Shard.parse(prompts.shard), model.steps, model.width,
                     model.height, model.guidance, model.trueCfgScale, model.seed, cacheConfig, cache.measureForecastError,
-                    prompts.promptEmbeds, prompts.initNoise, output.outputDir, OutputType.parse(output.outputType),
-                    output.overwrite, verbosity);
+                    prompts.promptEmbeds, prompts.initNoise, prompts.image, model.editArea, output.outputDir,
+                    OutputType.parse(output.outputType), output.overwrite, verbosity);
             return new BatchRun(config, spec.commandLine().getParseResult().originalArgs(), cache.parameters.analyticGiven(),
                     chipmunk)
                     .run(err);

@@ -40,6 +40,16 @@ record ImageSettings(String backend, String model, TensorType dtype, String nega
     /** Written for information only; a new version of the launcher does not invalidate old images. */
     private static final String GENERATOR = "generator";
 
+    /** The width of {@code job}'s image: its own (from its condition image) or the run's. */
+    int width(Job job) {
+        return job.size() != null ? job.size().width() : width;
+    }
+
+    /** The height of {@code job}'s image: its own (from its condition image) or the run's. */
+    int height(Job job) {
+        return job.size() != null ? job.size().height() : height;
+    }
+
     /** The metadata of one image, as JSON. */
     String parameters(Job job) {
         ObjectNode p = JSON.createObjectNode();
@@ -50,8 +60,13 @@ record ImageSettings(String backend, String model, TensorType dtype, String nega
         p.put("seed", job.seed());
         p.put("index", job.index());
         p.put("steps", steps);
-        p.put("width", width);
-        p.put("height", height);
+        p.put("width", width(job));
+        p.put("height", height(job));
+        if (job.image() != null) { // only edits carry it, so text-to-image records stay as they were
+            p.put("image", job.image().path());
+            p.put("image_size", job.image().size());
+            p.put("image_sha256", job.image().sha256());
+        }
         p.put("guidance", guidance);
         if (trueCfgScale != 1) { // only runs with true CFG carry it, so earlier images keep their records
             p.put("true_cfg_scale", trueCfgScale);
@@ -87,7 +102,11 @@ record ImageSettings(String backend, String model, TensorType dtype, String nega
         java.util.Map<String, String> extra = new java.util.LinkedHashMap<>();
         extra.put("backend", backend);
         extra.put("dtype", dtype.displayName());
-        return new GenerationParameters(job.prompt(), negativePrompt, job.seed(), steps, guidance, width, height,
+        if (job.image() != null) {
+            extra.put("image", job.image().path());
+            extra.put("image_size", job.image().size());
+        }
+        return new GenerationParameters(job.prompt(), negativePrompt, job.seed(), steps, guidance, width(job), height(job),
                 cache.mode().displayName(), cache.mode().caches() ? cache.tag() : null, model, extra);
     }
 

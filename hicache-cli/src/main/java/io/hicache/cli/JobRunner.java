@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,9 +51,12 @@ final class JobRunner {
         try {
             HostTensor noise = initNoise == null ? null : initNoise.item(job.index());
             GenerationRequest request = new GenerationRequest(job.prompt(), settings.negativePrompt(), job.seed(),
-                    settings.steps(), settings.width(), settings.height(), settings.guidance(), settings.cache(),
+                    settings.steps(), settings.width(job), settings.height(job), settings.guidance(), settings.cache(),
                     conditioning.forJob(job), noise, outputType.writesPng(), measureForecastError)
                     .withTrueCfg(settings.trueCfgScale(), conditioning.negativeForJob(job));
+            if (job.image() != null) {
+                request = request.withImages(List.of(job.image().load()));
+            }
             GenerationResult result = pipeline.generate(request);
             String problem = problemWith(result);
             if (problem != null) {
@@ -149,6 +153,7 @@ final class JobRunner {
                 cache == null ? null : cache.peakBytesHeld(),
                 meanForecastError(cache),
                 stats == null || stats.backendMetrics().isEmpty() ? null : stats.backendMetrics(),
+                ManifestEntry.Image.of(job.image()),
                 ImageSettings.fingerprint(parameters),
                 Instant.now().toString());
     }

@@ -20,6 +20,7 @@ import java.util.Map;
  * @param forecastError mean relative L2 forecast error, with {@code --measure-forecast-error}
  * @param backendMetrics the backend's own measures of the image (Chipmunk's FLOP fractions and cache
  *     bytes), null when it has none
+ * @param image the condition image the image was made from (image-editing backends), else null
  * @param parameters fingerprint of the image's parameters ({@link ImageSettings#fingerprint})
  * @param finishedAt ISO-8601 instant
  */
@@ -45,8 +46,23 @@ record ManifestEntry(
         @JsonProperty("cache_bytes") Long cacheBytes,
         @JsonProperty("forecast_error") Double forecastError,
         @JsonProperty("backend_metrics") Map<String, Double> backendMetrics,
+        Image image,
         String parameters,
         @JsonProperty("finished_at") String finishedAt) {
+
+    /**
+     * A condition image as the manifest records it.
+     *
+     * @param path as given on the command line or in the prompt file
+     * @param width its width in pixels
+     * @param height its height in pixels
+     */
+    record Image(String path, int width, int height) {
+        /** The record of {@code image}, or null for none. */
+        static Image of(ConditionImage image) {
+            return image == null ? null : new Image(image.path(), image.width(), image.height());
+        }
+    }
 
     static final String OK = "ok";
     static final String FAILED = "failed";
@@ -58,7 +74,7 @@ record ManifestEntry(
     static ManifestEntry recovered(Job job, Map<String, Long> files, String parameters) {
         return new ManifestEntry(job.index(), job.promptIndex(), job.prompt(), job.seed(), OK, null, null,
                 files.keySet().iterator().next(), files, null, null, null, null, null, null, null, null, null, null,
-                null, parameters, null);
+                null, Image.of(job.image()), parameters, null);
     }
 
     boolean ok() {

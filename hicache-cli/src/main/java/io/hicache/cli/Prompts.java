@@ -25,7 +25,8 @@ import java.util.Locale;
  *   <li>text: UTF-8, one prompt a line; blank lines skipped; surrounding whitespace, a byte-order
  *       mark and CRLF line ends ignored;
  *   <li>{@code .tsv} (PartiPrompts): a header row with a {@code Prompt} column (any case), one
- *       prompt a row;
+ *       prompt a row; an optional {@code Image} column (any case) gives each row's condition image
+ *       (for image-editing backends), a path relative to the prompt file's folder;
  *   <li>in both, a prompt wrapped whole in double quotes (CSV residue, as in one copy of
  *       DrawBench200) is unwrapped, {@code ""} inside becoming {@code "}.
  *   <li>in both, control characters other than tabs are refused with the file and line (see
@@ -34,6 +35,33 @@ import java.util.Locale;
  */
 final class Prompts {
     private Prompts() {}
+
+    /**
+     * One prompt of a list and the condition image its row names.
+     *
+     * @param image the {@code Image} cell as written (null: the row names none)
+     * @param imageFile that path resolved against the prompt file's folder (null with {@code image})
+     * @param where the file and line, for messages
+     */
+    record Row(String prompt, String image, Path imageFile, String where) {}
+
+    /**
+     * The rows of {@code file} (may be null) followed by the {@code inline} prompts (without images);
+     * at least one.
+     */
+    static List<Row> collectRows(Path file, List<String> inline) {
+        List<Row> rows = new ArrayList<>();
+        if (file != null) {
+            rows.addAll(readRows(file));
+        }
+        for (String p : given(null, inline)) {
+            rows.add(new Row(p, null, null, "--prompt"));
+        }
+        if (rows.isEmpty()) {
+            throw new UsageException("no prompts: give --prompt-file FILE or --prompt TEXT");
+        }
+        return rows;
+    }
 
     /** The prompts of {@code file} (may be null) followed by the {@code inline} ones; at least one. */
     static List<String> collect(Path file, List<String> inline) {
@@ -80,12 +108,17 @@ final class Prompts {
     }
 
     static List<String> read(Path file) {
+        return readRows(file).stream().map(Row::prompt).toList();
+    }
+
+    /** The prompts of {@code file} with the images of a {@code .tsv} file's {@code Image} column. */
+    static List<Row> readRows(Path file) {
         String text = readUtf8(file);
         if (text.startsWith("\uFEFF")) {
             text = text.substring(1);
         }
         List<String> lines = Arrays.asList(text.split("\r\n|\n|\r", -1));
-        List<String> prompts = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".tsv")
+        List<Row> prompts = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".tsv")
                 ? fromTsv(file, lines)
                 : fromLines(file, lines);
         if (prompts.isEmpty()) {
@@ -122,19 +155,20 @@ final class Prompts {
         }
     }
 
-    private static List<String> fromLines(Path file, List<String> lines) {
-        List<String> prompts = new ArrayList<>();
+    private static List<Row> fromLines(Path file, List<String> lines) {
+        List<Row> prompts = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
-            checkText(lines.get(i), "prompt file " + file + " line " + (i + 1), false);
+            String where = "prompt file " + file + " line " + (i + 1);
+            checkText(lines.get(i), where, false);
             String p = unquote(lines.get(i).strip());
             if (!p.isEmpty()) {
-                prompts.add(p);
+                prompts.add(new Row(p, null, null, where));
             }
         }
         return prompts;
     }
 
-    private static List<String> fromTsv(Path file, List<String> lines) {
+    private static List<Row> fromTsv(Path file, List<String> lines) {
         int header = 0;
         while (header < lines.size() && lines.get(header).isBlank()) {
             header++;
@@ -145,23 +179,41 @@ final class Prompts {
         checkText(lines.get(header), "prompt file " + file + " line " + (header + 1), false);
         String[] columns = lines.get(header).split("\t", -1);
         int column = -1;
-        for (int c = 0; c < columns.length && column < 0; c++) {
-            if (unquote(columns[c].strip()).equalsIgnoreCase("prompt")) {
+        int imageColumn = -1;
+        for (int c = 0; c < columns.length; c++) {
+            String name = unquote(columns[c].strip());
+            if (column < 0 && name.equalsIgnoreCase("prompt")) {
                 column = c;
+            } else if (imageColumn < 0 && name.equalsIgnoreCase("image")) {
+                imageColumn = c;
             }
         }
         if (column < 0) {
             throw new UsageException("prompt file " + file + " has no 'Prompt' column (its header is: "
                     + String.join(", ", columns).strip() + ")");
         }
-        List<String> prompts = new ArrayList<>();
+        List<Row> prompts = new ArrayList<>();
+        Path folder = file.toAbsolutePath().getParent();
         for (int i = header + 1; i < lines.size(); i++) {
             String line = lines.get(i);
-            checkText(line, "prompt file " + file + " line " + (i + 1), false);
+            String where = "prompt file " + file + " line " + (i + 1);
+            checkText(line, where, false);
             String[] fields = line.split("\t", -1);
             String p = column < fields.length ? unquote(fields[column].strip()) : "";
-            if (!p.isEmpty()) {
-                prompts.add(p);
+            if (p.isEmpty()) {
+                continue;
+            }
+            String image = imageColumn >= 0 && imageColumn < fields.length ? unquote(fields[imageColumn].strip()) : "";
+            if (image.isEmpty()) {
+                prompts.add(new Row(p, null, null, where));
+            } else {
+                Path imageFile;
+                try {
+                    imageFile = folder.resolve(image);
+                } catch (java.nio.file.InvalidPathException e) {
+                    throw new UsageException(where + ": the image path '" + image + "' is not a valid path");
+                }
+                prompts.add(new Row(p, image, imageFile, where));
             }
         }
         return prompts;

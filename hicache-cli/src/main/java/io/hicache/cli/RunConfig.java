@@ -15,6 +15,8 @@ import java.util.List;
  * @param dtype compute dtype as given, or null for the device's default
  * @param limit at most this many prompts, or null for all
  * @param steps denoising steps, or null for the model's (likewise width, height, guidance, trueCfgScale)
+ * @param image the condition image of every prompt ({@code --image}), or null
+ * @param editArea the condition image's area in pixels ({@code --edit-area}), or null for the backend's
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 record RunConfig(
@@ -43,6 +45,8 @@ record RunConfig(
         boolean measureForecastError,
         Path promptEmbeds,
         Path initNoise,
+        Path image,
+        Long editArea,
         Path outputDir,
         OutputType outputType,
         boolean overwrite,

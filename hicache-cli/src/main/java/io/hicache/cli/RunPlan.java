@@ -58,6 +58,20 @@ record RunPlan(List<String> prompts, int firstPrompt, int endPrompt, int imagesP
                 (end - startIndex) * imagesPerPrompt, shard, List.copyOf(jobs));
     }
 
+    /**
+     * This plan with each job given its prompt's condition image and the size made from it
+     * ({@code images} and {@code sizes} indexed by prompt; entries of prompts outside the plan may be null).
+     */
+    RunPlan withImages(List<ConditionImage> images, List<Job.Size> sizes) {
+        List<Job> withImages = new ArrayList<>();
+        for (Job j : jobs) {
+            withImages.add(new Job(j.index(), j.promptIndex(), j.prompt(), j.seed(), images.get(j.promptIndex()),
+                    sizes.get(j.promptIndex())));
+        }
+        return new RunPlan(prompts, firstPrompt, endPrompt, imagesPerPrompt, selectedImages, shard,
+                List.copyOf(withImages));
+    }
+
     /** Highest global image index this run may write, or -1 when it has none. */
     int maxImageIndex() {
         return jobs.isEmpty() ? -1 : jobs.get(jobs.size() - 1).index();

@@ -46,8 +46,14 @@ final class ToolOptions {
                 description = "Compute dtype: bfloat16 or float32 (default: bf16 on GPU, f32 on CPU).")
         String dtype;
 
+        /** The backend; an image-editing one is refused (these tools make and encode prompts without images). */
         Backend backend() {
-            return Backend.named(backend);
+            Backend b = Backend.named(backend);
+            if (b.conditionImages() > 0) {
+                throw new IllegalArgumentException("the " + b.name() + " backend edits images: this command takes no "
+                        + "condition image (use it from the generate command with --image)");
+            }
+            return b;
         }
 
         String path(Backend b) {

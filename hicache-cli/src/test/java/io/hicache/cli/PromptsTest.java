@@ -49,6 +49,27 @@ class PromptsTest {
         Path root = Path.of("..", "resources", "prompts");
         assertEquals(8, Prompts.read(root.resolve("examples.txt")).size());
         assertEquals(4, Prompts.read(root.resolve("examples.tsv")).size());
+        List<Prompts.Row> edits = Prompts.readRows(root.resolve("edit-examples.tsv"));
+        assertEquals(3, edits.size());
+        assertTrue(edits.stream().allMatch(r -> Files.isRegularFile(r.imageFile())), "every example image ships");
+    }
+
+    /** An Image column names each row's image, relative to the prompt file's folder; empty cells name none. */
+    @Test
+    void tsvImageColumnResolvesAgainstTheFilesFolder() throws IOException {
+        Path sub = Files.createDirectories(dir.resolve("edits"));
+        Path f = Files.writeString(sub.resolve("e.tsv"),
+                "Note\tIMAGE\tPrompt\nx\tpics/a.png\tturn it blue\n\ny\t\tno image\nz\t\"/abs/b.jpg\"\tabsolute\n");
+        List<Prompts.Row> rows = Prompts.readRows(f);
+        assertEquals(List.of("turn it blue", "no image", "absolute"), rows.stream().map(Prompts.Row::prompt).toList());
+        assertEquals("pics/a.png", rows.get(0).image());
+        assertEquals(sub.toAbsolutePath().resolve("pics/a.png"), rows.get(0).imageFile());
+        assertEquals(null, rows.get(1).image());
+        assertEquals(Path.of("/abs/b.jpg"), rows.get(2).imageFile());
+        assertTrue(rows.get(1).where().endsWith("line 4"), rows.get(1).where());
+        List<Prompts.Row> all = Prompts.collectRows(f, List.of("inline"));
+        assertEquals(4, all.size());
+        assertEquals("--prompt", all.get(3).where());
     }
 
     @Test

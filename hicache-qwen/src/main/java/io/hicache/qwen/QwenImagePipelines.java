@@ -60,11 +60,22 @@ public final class QwenImagePipelines {
             throw new NoSuchFileException(files.root().toString(), null,
                     "incomplete Qwen-Image model, missing " + String.join(", ", missing) + "; " + QwenModelFiles.HOW_TO_GET);
         }
+        checkComponents(files, spec, PIPELINE_CLASS, "a Qwen-Image text-to-image model",
+                QwenPromptTemplate.TEXT_TO_IMAGE);
+    }
+
+    /**
+     * The checks both Qwen pipelines share, once every file is known to be there: the device, the
+     * model index's pipeline class, and every component {@code spec} asks for, the tokenizer against
+     * {@code template}.
+     */
+    static void checkComponents(QwenModelFiles files, PipelineSpec spec, String expectedClass, String what,
+            QwenPromptTemplate template) throws IOException {
         HiCacheRuntime.requireAvailable(spec.device());
         String pipelineClass = ConfigJson.read(files.modelIndex()).getString("_class_name", null);
-        if (!PIPELINE_CLASS.equals(pipelineClass)) {
+        if (!expectedClass.equals(pipelineClass)) {
             throw new InvalidModelException(files.modelIndex() + ": _class_name is " + pipelineClass + ", not "
-                    + PIPELINE_CLASS + ": not a Qwen-Image text-to-image model");
+                    + expectedClass + ": not " + what);
         }
         QwenImageConfig transformer = transformerConfig(files);
         if (spec.has(Component.TRANSFORMER)) {
@@ -88,7 +99,7 @@ public final class QwenImagePipelines {
                         + transformer.jointAttentionDim());
             }
             try (Qwen2Tokenizer tokenizer = Qwen2Tokenizer.load(files.tokenizerDir())) {
-                QwenPromptEncoder.checkTemplate(tokenizer, QwenPromptTemplate.TEXT_TO_IMAGE);
+                QwenPromptEncoder.checkTemplate(tokenizer, template);
             }
         }
     }

@@ -11,13 +11,20 @@ import java.util.Set;
 /**
  * Where the parts of a Qwen-Image model live: a folder in the layout of the Hugging Face repository
  * {@code Qwen/Qwen-Image} ({@code model_index.json}, {@code scheduler/}, {@code transformer/},
- * {@code text_encoder/}, {@code tokenizer/}, {@code vae/}).
+ * {@code text_encoder/}, {@code tokenizer/}, {@code vae/}); for Qwen-Image-Edit the layout of
+ * {@code Qwen/Qwen-Image-Edit}, the same folders plus {@code processor/}.
  */
 public final class QwenModelFiles {
     /** Shown with every "missing" message. */
     public static final String HOW_TO_GET = "download Qwen/Qwen-Image with all its subfolders, e.g. "
             + "`huggingface-cli download Qwen/Qwen-Image --local-dir DIR`, and pass --model-path DIR (or set "
             + "$QWEN_IMAGE_MODEL_PATH); or try the built-in tiny model with --model-path builtin:qwen-image-tiny";
+
+    /** Shown with every "missing" message of a Qwen-Image-Edit model. */
+    public static final String HOW_TO_GET_EDIT = "download Qwen/Qwen-Image-Edit with all its subfolders, e.g. "
+            + "`huggingface-cli download Qwen/Qwen-Image-Edit --local-dir DIR`, and pass --model-path DIR (or set "
+            + "$QWEN_IMAGE_EDIT_MODEL_PATH); or try the built-in tiny model with --model-path "
+            + "builtin:qwen-image-edit-tiny";
 
     private final Path root;
 
@@ -55,6 +62,33 @@ public final class QwenModelFiles {
 
     public Path vaeDir() {
         return root.resolve("vae");
+    }
+
+    /** {@code processor/} of Qwen-Image-Edit (Qwen2VLProcessor: {@code preprocessor_config.json} and the tokenizer files). */
+    public Path processorDir() {
+        return root.resolve("processor");
+    }
+
+    /**
+     * What a Qwen-Image-Edit model lacks for the components, as {@link #missing}: the prompt
+     * encoder (with the vision tower) also needs {@code processor/preprocessor_config.json}, and the
+     * transformer the VAE, whose encoder makes the condition tokens.
+     */
+    public List<String> missingForEdit(Set<Component> components) throws IOException {
+        List<String> out = new java.util.ArrayList<>(missing(components));
+        if (!Files.isDirectory(root)) {
+            return out;
+        }
+        MissingFiles edit = new MissingFiles();
+        if (components.contains(Component.TEXT_ENCODERS)) {
+            edit.file(processorDir().resolve("preprocessor_config.json"), "image processor config");
+        }
+        if (components.contains(Component.TRANSFORMER) && !components.contains(Component.VAE)) {
+            edit.file(vaeDir().resolve("config.json"), "VAE config");
+            edit.weights(vaeDir(), "VAE weights (its encoder makes the condition tokens)");
+        }
+        out.addAll(edit.list());
+        return out;
     }
 
     /**

@@ -98,6 +98,10 @@ public final class DiffusionPipeline implements ImagePipeline {
         if (r.decode() && vae == null) {
             throw new IllegalStateException("the VAE is not loaded: request latents only");
         }
+        if (!r.images().isEmpty()) {
+            throw new IllegalArgumentException("this is a text-to-image pipeline: it takes no condition image, got "
+                    + r.images().size());
+        }
         long start = System.nanoTime();
         TextEmbeddings positive = r.embeddings() != null ? r.embeddings() : encode(r.prompt());
         TextEmbeddings negative = null;

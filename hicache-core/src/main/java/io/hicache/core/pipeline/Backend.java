@@ -1,5 +1,6 @@
 package io.hicache.core.pipeline;
 
+import io.hicache.core.image.RgbImage;
 import io.hicache.core.runtime.TensorType;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -52,6 +53,27 @@ public interface Backend {
      * @throws IOException when the configuration cannot be read
      */
     ModelDefaults defaults(String model) throws IOException;
+
+    /**
+     * How many condition images every request of this backend takes
+     * ({@link GenerationRequest#images()}): 0 for a text-to-image backend, which refuses requests
+     * with images.
+     */
+    default int conditionImages() {
+        return 0;
+    }
+
+    /**
+     * The sampling defaults of {@code model} for a request with {@code conditionImages} (as many as
+     * {@link #conditionImages()}), for backends whose native size follows the input image; without
+     * condition images, {@link #defaults(String)}.
+     *
+     * @throws IOException when the configuration cannot be read
+     * @throws IllegalArgumentException naming the image and the rule, for an image the backend cannot use
+     */
+    default ModelDefaults defaults(String model, List<RgbImage> conditionImages) throws IOException {
+        return defaults(model);
+    }
 
     /**
      * Writes a tiny model of this backend's architecture, with seeded random weights, in the

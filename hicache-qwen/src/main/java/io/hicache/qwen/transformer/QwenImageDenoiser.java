@@ -2,6 +2,7 @@ package io.hicache.qwen.transformer;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.cache.CacheSession;
@@ -13,6 +14,7 @@ import io.hicache.core.diffusion.Guidance;
 import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.nn.RotaryEmbedding;
 import io.hicache.core.runtime.Precision;
+import io.hicache.core.runtime.TensorType;
 import io.hicache.core.sampling.FlowMatchEuler;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +27,12 @@ import java.util.Map;
  * and branch. True CFG runs only with a negative prompt and a scale above 1 (diffusers' rule):
  * v = v_neg + s·(v_cond − v_neg), rescaled per token to ‖v_cond‖ over the packed channels. Each
  * branch has its own cache sites; both share the step schedule.
+ *
+ * <p>Qwen-Image-Edit adds a {@link Condition}: the packed latents of the condition image are
+ * appended after the noise tokens at every forward, as image 1 of MSRoPE (frame position 1, its own
+ * centred grid; the text starts past the larger of the two grids), and the velocity is the output
+ * of the noise tokens only. The scheduler's shift follows the noise tokens alone, as diffusers'
+ * {@code QwenImageEditPipeline} computes it from {@code latents.shape[1]}.
  */
 public final class QwenImageDenoiser {
     private final QwenImageTransformer transformer;
@@ -44,6 +52,15 @@ public final class QwenImageDenoiser {
     }
 
     /**
+     * The condition image of Qwen-Image-Edit.
+     *
+     * @param tokens its packed, normalised VAE latents [B, rows·cols, in_channels], float32
+     *     (the same for every step and branch)
+     * @param grid its packed grid (one frame, H'/16 × W'/16)
+     */
+    public record Condition(NDArray tokens, MsRope.Grid grid) {}
+
+    /**
      * What to denoise.
      *
      * @param prompt the positive prompt's text encoder states (after the template drop), any float dtype
@@ -57,9 +74,16 @@ public final class QwenImageDenoiser {
      *     the forecast that is used (full compute; for benchmarks and calibration)
      * @param negative the negative prompt's states (any length), or null for none
      * @param trueCfgScale true CFG scale s (diffusers' default 4.0); runs only with a negative prompt and s > 1
+     * @param condition the condition image's tokens (Qwen-Image-Edit), or null for text-to-image
      */
     public record Request(Prompt prompt, NDArray noise, int width, int height, int steps, CacheConfig cache,
-            boolean measureForecastError, Prompt negative, double trueCfgScale) {
+            boolean measureForecastError, Prompt negative, double trueCfgScale, Condition condition) {
+        /** A text-to-image request. */
+        public Request(Prompt prompt, NDArray noise, int width, int height, int steps, CacheConfig cache,
+                boolean measureForecastError, Prompt negative, double trueCfgScale) {
+            this(prompt, noise, width, height, steps, cache, measureForecastError, negative, trueCfgScale, null);
+        }
+
         /** A request without true CFG that does not measure forecast errors. */
         public Request(Prompt prompt, NDArray noise, int width, int height, int steps, CacheConfig cache) {
             this(prompt, noise, width, height, steps, cache, false, null, 1);
@@ -96,7 +120,9 @@ public final class QwenImageDenoiser {
         long latentW = r.width() / 8;
         Guidance strategy = guidance(r.trueCfgScale());
         List<String> branches = strategy.branches(r.negative() != null);
-        List<MsRope.Grid> grids = List.of(MsRope.Grid.of((int) latentH / 2, (int) latentW / 2));
+        MsRope.Grid noiseGrid = MsRope.Grid.of((int) latentH / 2, (int) latentW / 2);
+        List<MsRope.Grid> grids = r.condition() == null ? List.of(noiseGrid)
+                : List.of(noiseGrid, r.condition().grid());
         float[] sigmas = scheduler.sigmas(r.steps(), (latentH / 2) * (latentW / 2));
         try (NDManager generation = manager.newSubManager()) {
             RotaryEmbedding condRope = transformer.rotaryEmbedding(r.prompt().embeds().getShape().get(1), grids,
@@ -131,8 +157,18 @@ public final class QwenImageDenoiser {
             float[] t = DenoisingLoop.perSample(timestep, batch);
             boolean negative = SiteKey.UNCOND.equals(branch);
             Prompt p = negative ? request.negative() : request.prompt();
-            return transformer.forward(Precision.cast(latents, transformer.dtype()), p.embeds(), p.mask(), t,
-                    negative ? negRope : condRope, branch, session, flops);
+            RotaryEmbedding rope = negative ? negRope : condRope;
+            Condition condition = request.condition();
+            if (condition == null) {
+                return transformer.forward(Precision.cast(latents, transformer.dtype()), p.embeds(), p.mask(), t, rope,
+                        branch, session, flops);
+            }
+            // [noise; condition] joined in float32, then cast once; the output's first N rows are the noise's
+            long noiseTokens = latents.getShape().get(1);
+            NDArray joint = latents.concat(condition.tokens(), 1);
+            NDArray out = transformer.forward(Precision.cast(joint, transformer.dtype()), p.embeds(), p.mask(), t,
+                    rope, branch, session, flops);
+            return out.get(new NDIndex(":, 0:" + noiseTokens));
         }
 
         @Override
@@ -149,6 +185,18 @@ public final class QwenImageDenoiser {
         checkPrompt(r.prompt(), batch, c, "prompt_embeds");
         if (r.negative() != null) {
             checkPrompt(r.negative(), batch, c, "negative_prompt_embeds");
+        }
+        if (r.condition() != null) {
+            Shape s = r.condition().tokens().getShape();
+            Shape expected = new Shape(batch, r.condition().grid().tokens(), c.inChannels());
+            if (!s.equals(expected)) {
+                throw new IllegalArgumentException("the condition image's tokens must be " + expected + " (batch of the"
+                        + " noise, its grid " + r.condition().grid() + ", in_channels), got " + s);
+            }
+            if (Precision.typeOf(r.condition().tokens()) != TensorType.F32) {
+                throw new IllegalArgumentException("the condition image's tokens must be float32, got "
+                        + Precision.typeOf(r.condition().tokens()).displayName());
+            }
         }
         return batch;
     }
