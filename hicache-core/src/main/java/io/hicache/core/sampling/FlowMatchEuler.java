@@ -168,6 +168,12 @@ public final class FlowMatchEuler {
         if (numSteps < 1) {
             throw new IllegalArgumentException("at least one step is needed, got " + numSteps);
         }
+        if (shiftTerminal != null && numSteps < 2) {
+            // the stretch divides by 1 − σ of the last step, which is 0 when the only step is σ = 1
+            // (diffusers computes NaN sigmas here)
+            throw new IllegalArgumentException("this scheduler (shift_terminal " + shiftTerminal
+                    + ") needs at least 2 steps, got " + numSteps);
+        }
         float[] s = new float[numSteps + 1];
         float expMu = (float) Math.exp(mu(imageSeqLen));
         float staticShift = (float) shift;

@@ -84,6 +84,19 @@ class FlowMatchEulerTest {
     }
 
     @Test
+    void shiftTerminalNeedsTwoSteps() {
+        FlowMatchEuler q = FlowMatchEuler.fromJson(QWEN_IMAGE);
+        // one step: σ = [1], the stretch would divide 1 − 1 by 0 (NaN); refused with a reason instead
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> q.sigmas(1, 4096));
+        assertTrue(e.getMessage().contains("at least 2 steps"), e.getMessage());
+        // two steps: linspace(1, 1/2) → the last non-zero sigma is stretched to exactly the terminal value
+        float[] two = q.sigmas(2, 4096);
+        assertEquals(1f, two[0]);
+        assertEquals(0.02, two[1], 1e-6);
+        assertEquals(0f, two[2]);
+    }
+
+    @Test
     void staticShiftAndDefaults() {
         // shift 3, not dynamic, N = 2: linspace(1, 1/2, 2) = [1, 0.5] → 3σ/(1 + 2σ) = [1, 0.75]
         FlowMatchEuler shifted = FlowMatchEuler.fromJson("{\"shift\": 3.0, \"use_dynamic_shifting\": false}");
