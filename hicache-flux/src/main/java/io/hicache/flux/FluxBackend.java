@@ -31,7 +31,7 @@ public final class FluxBackend implements Backend {
     private static final String SHAPES_RESOURCES = "builtin/flux-shapes/";
     private static final long SEED = 20260226L;
     /** Bumped whenever the shipped Shapes weights change, so cached copies are replaced. */
-    private static final String SHAPES_VERSION = "2";
+    private static final String SHAPES_VERSION = "3";
 
     @Override
     public String name() {
