@@ -65,18 +65,18 @@ class QwenEditDenoiserTest {
     }
 
     /**
-     * One step, computed here from positions written out by hand: the joint sequence is [text (7);
+     * Two steps, computed here from positions written out by hand: the joint sequence is [text (7);
      * noise (7 × 9); condition (4 × 5)]. Text starts at m = max(⌊7/2⌋, ⌊9/2⌋, ⌊4/2⌋, ⌊5/2⌋) = 4; a
      * noise token (r, c) sits at (0, r − ⌈7/2⌉, c − ⌈9/2⌉) = (0, r − 4, c − 5); a condition token at
      * frame 1, centred on its own grid: (1, r − ⌈4/2⌉, c − ⌈5/2⌉) = (1, r − 2, c − 3). The sigmas
-     * are those of the 63 noise tokens alone (diffusers' {@code latents.shape[1]}), and the Euler
+     * are those of the 63 noise tokens alone (diffusers' {@code latents.shape[1]}), and each Euler
      * step uses the first 63 rows of the output.
      */
     @Test
-    void oneStepIsTheForwardOfNoiseThenConditionWithFrameOnePositions() {
+    void twoStepsAreTheForwardsOfNoiseThenConditionWithFrameOnePositions() {
         try (NDManager m = model.manager.newSubManager()) {
             NDArray cond = conditionTokens(31);
-            QwenImageDenoiser.Result r = run(1, null, false, cond);
+            QwenImageDenoiser.Result r = run(2, null, false, cond);
 
             int text = TinyQwen.TEXT_TOKENS;
             float[] ids = new float[3 * (text + TinyQwen.IMAGE_TOKENS + COND_TOKENS)];
@@ -102,18 +102,22 @@ class QwenEditDenoiserTest {
             }
             RotaryEmbedding rope = RotaryEmbedding.of(m.create(ids, new Shape(ids.length / 3, 3)),
                     model.transformer.config().axesDimsRope(), QwenImageConfig.ROPE_THETA, m);
-            float[] sigmas = model.scheduler.sigmas(1, TinyQwen.IMAGE_TOKENS);
+            // two steps: Qwen-Image's schedule (shift_terminal) needs at least two
+            float[] sigmas = model.scheduler.sigmas(2, TinyQwen.IMAGE_TOKENS);
             NDArray x = LatentPacking.pack(model.noise());
-            try (CacheSession session = CacheSession.none(1, m)) {
-                session.beginStep(0);
-                NDArray out = model.transformer.forward(x.concat(cond, 1), model.promptEmbeds(), null,
-                        new float[] {model.scheduler.modelTimestep(sigmas[0])}, rope, SiteKey.COND, session,
-                        new FlopCounter());
-                assertEquals(new Shape(1, TinyQwen.IMAGE_TOKENS + COND_TOKENS, 64), out.getShape());
-                NDArray v = out.get(":, 0:" + TinyQwen.IMAGE_TOKENS);
-                NDArray expected = LatentPacking.unpack(FlowMatchEuler.step(x, v, sigmas[0], sigmas[1]),
-                        TinyQwen.HEIGHT / 8, TinyQwen.WIDTH / 8);
-                TensorAssert.assertBitEqual(expected, r.latents(), "one edit step");
+            try (CacheSession session = CacheSession.none(2, m)) {
+                for (int step = 0; step < 2; step++) {
+                    session.beginStep(step);
+                    NDArray out = model.transformer.forward(x.concat(cond, 1), model.promptEmbeds(), null,
+                            new float[] {model.scheduler.modelTimestep(sigmas[step])}, rope, SiteKey.COND, session,
+                            new FlopCounter());
+                    assertEquals(new Shape(1, TinyQwen.IMAGE_TOKENS + COND_TOKENS, 64), out.getShape());
+                    NDArray v = out.get(":, 0:" + TinyQwen.IMAGE_TOKENS);
+                    x = FlowMatchEuler.step(x, v, sigmas[step], sigmas[step + 1]);
+                }
+                NDArray expected = LatentPacking.unpack(x, TinyQwen.HEIGHT / 8, TinyQwen.WIDTH / 8);
+                assertTrue(Float.isFinite(expected.sum().getFloat()), "finite latents");
+                TensorAssert.assertBitEqual(expected, r.latents(), "two edit steps");
             }
         }
     }
@@ -184,7 +188,7 @@ class QwenEditDenoiserTest {
     @Test
     void misshapenConditionTokensAreRefused() {
         NDArray wrong = SeededNoise.gaussian(3, new Shape(1, COND_TOKENS + 1, 64), model.manager);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(1, null, false, wrong));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(2, null, false, wrong));
         assertTrue(e.getMessage().contains("condition image's tokens must be"), e.getMessage());
     }
 }
