@@ -129,7 +129,7 @@ public final class QwenImageEditPipelines {
         NDManager manager = NDManager.newBaseManager(spec.device());
         CurrentImage current = new CurrentImage(manager);
         Part transformer = null;
-        Decoder vae = null;
+        QwenImagePipelines.Decoder vae = null;
         Encoder encoder = null;
         try {
             if (spec.has(Component.TRANSFORMER)) {
@@ -138,7 +138,7 @@ public final class QwenImageEditPipelines {
                 transformer.vaeEncoder = QwenVaeEncoder.load(files.vaeDir(), dtype, manager);
             }
             if (spec.has(Component.VAE)) {
-                vae = new Decoder(QwenVaeDecoder.load(files.vaeDir(), dtype, manager));
+                vae = new QwenImagePipelines.Decoder(QwenVaeDecoder.load(files.vaeDir(), dtype, manager));
             }
             if (spec.has(Component.TEXT_ENCODERS)) {
                 encoder = new Encoder(current, new QwenVisionProcessor(VisionPreprocessorConfig.read(files.processorDir())));
@@ -346,29 +346,6 @@ public final class QwenImageEditPipelines {
                     vaeEncoder.close();
                 }
             }
-        }
-    }
-
-    private static final class Decoder implements DiffusionPipeline.LatentDecoder {
-        private final QwenVaeDecoder vae;
-
-        Decoder(QwenVaeDecoder vae) {
-            this.vae = vae;
-        }
-
-        @Override
-        public NDArray decode(NDArray latents) {
-            return vae.decode(latents);
-        }
-
-        @Override
-        public long parameterBytes() {
-            return vae.parameterBytes();
-        }
-
-        @Override
-        public void close() {
-            vae.close();
         }
     }
 

@@ -205,7 +205,8 @@ public final class QwenImagePipelines {
         }
     }
 
-    private static final class Decoder implements DiffusionPipeline.LatentDecoder {
+    /** The one-frame VAE decoder as the pipeline's latent decoder (text-to-image and Edit alike). */
+    static final class Decoder implements DiffusionPipeline.LatentDecoder {
         private final QwenVaeDecoder vae;
 
         Decoder(QwenVaeDecoder vae) {
