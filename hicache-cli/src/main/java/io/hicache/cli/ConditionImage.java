@@ -28,8 +28,8 @@ record ConditionImage(String path, Path file, int width, int height, String sha2
      */
     static Loaded read(String path, Path file, String where) {
         try {
-            RgbImage image = ImageFiles.read(file); // its messages say what is wrong with the file
-            byte[] bytes = Files.readAllBytes(file);
+            byte[] bytes = ImageFiles.bytes(file); // its messages say what is wrong with the file
+            RgbImage image = ImageFiles.decode(file, bytes);
             return new Loaded(new ConditionImage(path, file, image.width(), image.height(), hash(bytes)), image);
         } catch (IOException e) {
             throw new UsageException(where + ": cannot read the image " + Errors.oneLine(imageError(file, e)), e);
@@ -49,7 +49,7 @@ record ConditionImage(String path, Path file, int width, int height, String sha2
         if (!hash(bytes).equals(sha256)) {
             throw new IOException("the condition image " + file + " changed after the run started");
         }
-        return ImageFiles.read(file);
+        return ImageFiles.decode(file, bytes);
     }
 
     /** The size as shown in records, e.g. {@code 256x200}. */

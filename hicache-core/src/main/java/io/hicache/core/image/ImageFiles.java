@@ -41,7 +41,6 @@ import javax.imageio.stream.ImageInputStream;
  * within the rounding of the two decoders' IDCT and chroma upsampling. CMYK JPEGs are refused.
  */
 public final class ImageFiles {
-    private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     /** Adam7 passes: x start, y start, x step, y step. */
     private static final int[][] ADAM7 = {
         {0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}
@@ -67,6 +66,11 @@ public final class ImageFiles {
 
     /** The RGB pixels of a PNG or JPEG file (see the class comment for how other layouts map to RGB). */
     public static RgbImage read(Path file) throws UnreadableImageException {
+        return decode(file, bytes(file));
+    }
+
+    /** The bytes of an image file, with the same errors as {@link #read} for a file that cannot be read. */
+    public static byte[] bytes(Path file) throws UnreadableImageException {
         byte[] bytes;
         try {
             if (Files.isDirectory(file)) {
@@ -83,7 +87,12 @@ public final class ImageFiles {
         if (bytes.length == 0) {
             throw new UnreadableImageException(file, "is empty");
         }
-        if (startsWith(bytes, PNG_SIGNATURE)) {
+        return bytes;
+    }
+
+    /** The RGB pixels of the PNG or JPEG {@code bytes} read from {@code file} (named in errors). */
+    public static RgbImage decode(Path file, byte[] bytes) throws UnreadableImageException {
+        if (startsWith(bytes, PngWriter.SIGNATURE)) {
             return new PngDecoder(file, bytes).decode();
         }
         if (bytes.length >= 3 && (bytes[0] & 0xFF) == 0xFF && (bytes[1] & 0xFF) == 0xD8 && (bytes[2] & 0xFF) == 0xFF) {
@@ -177,7 +186,7 @@ public final class ImageFiles {
         }
 
         RgbImage decode() throws UnreadableImageException {
-            in.position(PNG_SIGNATURE.length);
+            in.position(PngWriter.SIGNATURE.length);
             ByteArrayOutputStream idat = new ByteArrayOutputStream();
             boolean header = false;
             for (int n = 0; ; n++) {

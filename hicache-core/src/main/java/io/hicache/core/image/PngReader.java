@@ -1,6 +1,5 @@
 package io.hicache.core.image;
 
-import java.awt.image.BufferedImage;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
@@ -17,19 +16,14 @@ import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.InflaterInputStream;
 import java.util.zip.ZipException;
-import javax.imageio.ImageIO;
 
 /** Reads PNG pixels (through ImageIO) and PNG text metadata (parsed here, chunk by chunk). */
 public final class PngReader {
-    private PngReader() {}
+/** Reads PNG pixels (with {@link ImageFiles}'s decoder) and PNG text metadata (parsed here, chunk by chunk). */
 
-    /** The pixels of any PNG ImageIO can decode, as RGB (alpha dropped). */
+    /** The pixels of a PNG as RGB (alpha dropped), decoded as {@link ImageFiles#read} decodes every input image. */
     public static RgbImage readImage(Path file) throws IOException {
-        BufferedImage image = ImageIO.read(file.toFile());
-        if (image == null) {
-            throw new IOException(file + " is not an image ImageIO can read");
-        }
-        return RgbImage.fromBufferedImage(image);
+        return ImageFiles.read(file);
     }
 
     /**
