@@ -3,8 +3,6 @@ package io.hicache.qwen;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.hicache.core.diffusion.Conditioning;
-import io.hicache.core.diffusion.DenoisingLoop;
 import io.hicache.core.diffusion.DiffusionPipeline;
 import io.hicache.core.image.RgbImage;
 import io.hicache.core.image.Resampling;
@@ -284,31 +282,18 @@ public final class QwenImageEditPipelines {
     }
 
     /** The transformer, its scheduler and the VAE encoder that makes the condition tokens. */
-    private static final class Part implements DiffusionPipeline.Transformer {
-        private final QwenImageTransformer transformer;
-        private final QwenImageDenoiser denoiser;
+    private static final class Part extends QwenImagePipelines.Part {
         private final CurrentImage current;
         private QwenVaeEncoder vaeEncoder;
 
         Part(QwenImageTransformer transformer, FlowMatchEuler scheduler, CurrentImage current) {
-            this.transformer = transformer;
-            this.denoiser = new QwenImageDenoiser(transformer, scheduler);
+            super(transformer, scheduler);
             this.current = current;
         }
 
+        /** The current image's VAE tokens, encoded once per request, on the request's scope. */
         @Override
-        public Shape latentShape(int width, int height) {
-            return new Shape(1, transformer.config().latentChannels(), height / 8, width / 8);
-        }
-
-        @Override
-        public void checkEmbeddings(TextEmbeddings embeddings, String what) {
-            QwenImagePipelines.checkEmbeddings(embeddings, transformer.config(), what);
-        }
-
-        @Override
-        public DenoisingLoop.Outcome denoise(Conditioning conditioning, NDArray noise, Sampling sampling,
-                NDManager manager) {
+        QwenImageDenoiser.Condition condition() {
             RgbImage image = current.image();
             if (current.tokens == null) {
                 try (NDManager scope = current.scope.newSubManager()) {
@@ -317,30 +302,19 @@ public final class QwenImageEditPipelines {
                     current.tokens = tokens;
                 }
             }
-            QwenImageDenoiser.Condition condition = new QwenImageDenoiser.Condition(current.tokens,
-                    MsRope.Grid.of(image.height() / 16, image.width() / 16));
-            QwenImageDenoiser.Request request = new QwenImageDenoiser.Request(prompt(conditioning.positive()), noise,
-                    sampling.width(), sampling.height(), sampling.steps(), sampling.cache(),
-                    sampling.measureForecastError(),
-                    conditioning.hasNegative() ? prompt(conditioning.negative()) : null, sampling.trueCfgScale(),
-                    condition);
-            QwenImageDenoiser.Result r = denoiser.denoise(request, manager);
-            return new DenoisingLoop.Outcome(r.latents(), r.cache(), r.flops(), r.steps());
-        }
-
-        private static QwenImageDenoiser.Prompt prompt(Conditioning.Branch b) {
-            return new QwenImageDenoiser.Prompt(b.tokens(), b.mask());
+            return new QwenImageDenoiser.Condition(current.tokens, MsRope.Grid.of(image.height() / 16,
+                    image.width() / 16));
         }
 
         @Override
         public long parameterBytes() {
-            return transformer.parameterBytes() + (vaeEncoder == null ? 0 : vaeEncoder.parameterBytes());
+            return super.parameterBytes() + (vaeEncoder == null ? 0 : vaeEncoder.parameterBytes());
         }
 
         @Override
         public void close() {
             try {
-                transformer.close();
+                super.close();
             } finally {
                 if (vaeEncoder != null) {
                     vaeEncoder.close();

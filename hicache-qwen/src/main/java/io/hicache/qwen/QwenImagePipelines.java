@@ -158,9 +158,12 @@ public final class QwenImagePipelines {
         }
     }
 
-    /** The transformer and its scheduler as the skeleton's denoising side. */
-    private static final class Part implements DiffusionPipeline.Transformer {
-        private final QwenImageTransformer transformer;
+    /**
+     * The transformer and its scheduler as the skeleton's denoising side; the Edit pipeline's part
+     * adds its condition tokens through {@link #condition()}.
+     */
+    static class Part implements DiffusionPipeline.Transformer {
+        final QwenImageTransformer transformer;
         private final QwenImageDenoiser denoiser;
 
         Part(QwenImageTransformer transformer, FlowMatchEuler scheduler) {
@@ -185,9 +188,15 @@ public final class QwenImagePipelines {
             QwenImageDenoiser.Request request = new QwenImageDenoiser.Request(prompt(conditioning.positive()), noise,
                     sampling.width(), sampling.height(), sampling.steps(), sampling.cache(),
                     sampling.measureForecastError(),
-                    conditioning.hasNegative() ? prompt(conditioning.negative()) : null, sampling.trueCfgScale());
+                    conditioning.hasNegative() ? prompt(conditioning.negative()) : null, sampling.trueCfgScale(),
+                    condition());
             QwenImageDenoiser.Result r = denoiser.denoise(request, manager);
             return new DenoisingLoop.Outcome(r.latents(), r.cache(), r.flops(), r.steps());
+        }
+
+        /** Tokens the transformer sees after the noise tokens (an edit's condition image); none for text-to-image. */
+        QwenImageDenoiser.Condition condition() {
+            return null;
         }
 
         private static QwenImageDenoiser.Prompt prompt(Conditioning.Branch b) {
