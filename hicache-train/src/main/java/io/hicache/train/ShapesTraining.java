@@ -83,10 +83,10 @@ public final class ShapesTraining implements Callable<Integer> {
     @Option(names = "--decoder-lr", defaultValue = "5e-4", description = "Decoder refinement peak learning rate (default: ${DEFAULT-VALUE}).")
     double decoderLr;
 
-    @Option(names = "--pool", defaultValue = "4096", description = "Images whose latents the transformer trains on (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--pool", defaultValue = "8192", description = "Images whose latents the transformer trains on (default: ${DEFAULT-VALUE}).")
     int pool;
 
-    @Option(names = "--steps", defaultValue = "7000", description = "Transformer steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "6000", description = "Transformer steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--batch", defaultValue = "32", description = "Transformer batch (default: ${DEFAULT-VALUE}).")
@@ -100,6 +100,12 @@ public final class ShapesTraining implements Callable<Integer> {
 
     @Option(names = "--checkpoint-every", defaultValue = "250", description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
     int checkpointEvery;
+
+    @Option(names = "--precision", defaultValue = "bfloat16", paramLabel = "DTYPE",
+            description = "What linears and convolutions multiply in: bfloat16 (about 30%% faster on CPUs with "
+                    + "AVX-512 BF16) or float32; weights, Adam, norms, attention and the loss are float32 either way "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String precision;
 
     @Option(names = "--threads", defaultValue = "0", description = "Torch intra-op threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
     int threads;
@@ -154,7 +160,9 @@ public final class ShapesTraining implements Callable<Integer> {
                 : checkpointEvery < 1 ? "--checkpoint-every must be at least 1"
                 : !(condDropout >= 0 && condDropout < 1) ? "--cond-dropout must be in [0, 1)"
                 : !(vaeLr > 0 && decoderLr > 0 && lr > 0) ? "learning rates must be positive"
-                : threads < 0 ? "--threads must be at least 0" : null;
+                : threads < 0 ? "--threads must be at least 0"
+                : !precision.equals("bfloat16") && !precision.equals("float32")
+                        ? "--precision must be bfloat16 or float32, got '" + precision + "'" : null;
         if (bad != null) {
             throw new CommandLine.ParameterException(spec.commandLine(), bad);
         }
@@ -177,7 +185,7 @@ public final class ShapesTraining implements Callable<Integer> {
 
     private void train(Path initial) throws Exception {
         try (NDManager root = NDManager.newBaseManager(Device.cpu())) {
-            TrainingScript script = TrainingScript.load(root);
+            TrainingScript script = TrainingScript.load(root, precision.equals("bfloat16"));
             try (TrainableWeights vae = trainVae(script, initial, root);
                     TrainableWeights decoder = refineDecoder(script, vae, initial, root)) {
                 float[][] latents = poolLatents(script, vae, root);

@@ -35,8 +35,20 @@ final class TrainingScript {
         this.module = module;
     }
 
-    /** Compiles the script; the module belongs to {@code owner}. */
+    /** The line of the script that sets the dtype linears and convolutions multiply in. */
+    private static final String MATMUL_DTYPE = "    return torch.to(x, 6)\n";
+
+    /** Compiles the script in float32 throughout; the module belongs to {@code owner}. */
     static TrainingScript load(NDManager owner) {
+        return load(owner, false);
+    }
+
+    /**
+     * Compiles the script; with {@code bf16Matmuls} linears and convolutions multiply in bfloat16
+     * (inputs cast inside the graph, results back to float32), everything else stays float32. DJL
+     * itself only ever sees float32 tensors, so its bfloat16 abort cannot occur.
+     */
+    static TrainingScript load(NDManager owner, boolean bf16Matmuls) {
         HiCacheRuntime.bootstrap();
         String source;
         try (InputStream in = TrainingScript.class.getResourceAsStream(RESOURCE)) {
@@ -44,6 +56,12 @@ final class TrainingScript {
                 throw new IllegalStateException("missing resource " + RESOURCE);
             }
             source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            if (source.indexOf(MATMUL_DTYPE) < 0 || source.indexOf(MATMUL_DTYPE) != source.lastIndexOf(MATMUL_DTYPE)) {
+                throw new IllegalStateException(RESOURCE + " must set the matmul dtype on exactly one line");
+            }
+            if (bf16Matmuls) {
+                source = source.replace(MATMUL_DTYPE, MATMUL_DTYPE.replace("6)", "15)"));
+            }
             byte[] archive = TorchScriptArchive.build("shapes_training", "ShapesTraining", source);
             PtSymbolBlock block = JniUtils.loadModule((PtNDManager) owner, new ByteArrayInputStream(archive), true, false);
             // profiling executors cache specialised graphs and cost memory without speed at this size
