@@ -60,6 +60,11 @@ public final class ChipmunkBackend implements Backend {
         return config.asSettings();
     }
 
+    @Override
+    public void checkSteps(String model, int steps) throws IOException {
+        flux.checkSteps(model, steps);
+    }
+
     /** Patchify tiles the token grid (H/16 × W/16) in chunk_size_1 squares. */
     @Override
     public void checkSize(int width, int height) {

@@ -86,6 +86,7 @@ final class BatchRun {
             for (Job.Size size : sizes(plan, sampling)) {
                 checkSize(backend, size);
             }
+            checkSteps(backend, model, sampling.steps());
             int workers = devices.size()
                     * DeviceChoice.usefulWorkersPerDevice(config.workersPerDevice(), plan.jobs().size(), devices.size());
             // one encoder for all workers; with --encode-first also for one worker, run before any worker loads
@@ -420,6 +421,15 @@ final class BatchRun {
                     .map(Job.Size::toString).toList() + ", from their condition images); one noise file holds one size");
         }
         return sizes.iterator().next();
+    }
+
+    /** A step count the model's scheduler cannot sample in is refused before anything loads. */
+    static void checkSteps(Backend backend, String model, int steps) throws IOException {
+        try {
+            backend.checkSteps(model, steps);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--steps " + steps + ": " + e.getMessage(), e);
+        }
     }
 
     /** Sizes the backend cannot make (Chipmunk's patchify tiles) are refused before anything loads. */

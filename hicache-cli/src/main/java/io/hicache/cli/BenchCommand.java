@@ -136,6 +136,7 @@ public final class BenchCommand extends ToolCommand {
         b.checkModel(s);
         RunConfig.Sampling sampling = RunConfig.Sampling.resolve(steps, width, height, guidance, null,
                 BatchRun.defaults(b, modelPath));
+        BatchRun.checkSteps(b, modelPath, sampling.steps());
         out.println(describe(sampling));
         BenchmarkPlan plan = new BenchmarkPlan(list, seed, sampling.steps(), sampling.width(), sampling.height(),
                 sampling.guidance(), configs, warmup, repeat, siteErrors, gemmShape[0], gemmShape[1]);

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.hicache.core.cache.CacheConfig;
 import io.hicache.core.image.PngReader;
+import io.hicache.core.image.PngWriter;
 import io.hicache.core.image.RgbImage;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.GenerationRequest;
@@ -193,5 +194,37 @@ class QwenCliTest {
         assertTrue(r.err().contains("pooled_prompt_embeds, which the model builtin:qwen-image-tiny does not take"),
                 r.err());
         assertFalse(Files.exists(out));
+    }
+
+    /**
+     * Qwen-Image's scheduler (shift_terminal 0.02) cannot sample in one step: the stretch divides by
+     * 1 − σ of the last step, which is 1 − 1 = 0. Generate and bench refuse it before loading,
+     * instead of failing each image.
+     */
+    @Test
+    void oneStepIsRefusedBeforeLoading() throws Exception {
+        Path out = dir.resolve("out");
+        CliRun r = CliRun.of("--backend", "qwen-image", "--model-path", "builtin:qwen-image-tiny", "--prompt", "a cat",
+                "--steps", "1", "--width", "64", "--height", "64", "--output-dir", out.toString());
+        assertEquals(2, r.exitCode(), r.err());
+        assertTrue(r.err().contains("--steps 1: this scheduler (shift_terminal 0.02) needs at least 2 steps"), r.err());
+        assertFalse(Files.exists(out));
+        CliRun b = CliRun.of("bench", "--backend", "qwen-image", "--prompt", "a cat", "--steps", "1", "--width", "64",
+                "--height", "64", "--output-dir", dir.resolve("bench").toString());
+        assertEquals(2, b.exitCode(), b.err());
+        assertTrue(b.err().contains("--steps 1: this scheduler (shift_terminal 0.02) needs at least 2 steps"), b.err());
+        assertFalse(Files.exists(dir.resolve("bench").resolve("bench.json")));
+        Path image = dir.resolve("in.png");
+        PngWriter.write(image, RgbImage.filled(64, 64, 30, 80, 220), java.util.Map.of());
+        CliRun edit = CliRun.of("--backend", "qwen-image-edit", "--model-path", "builtin:qwen-image-edit-tiny",
+                "--image", image.toString(), "--prompt", "make it red", "--steps", "1", "--edit-area", "4096",
+                "--output-dir", dir.resolve("edit").toString());
+        assertEquals(2, edit.exitCode(), edit.err());
+        assertTrue(edit.err().contains("--steps 1: this scheduler"), edit.err());
+        assertFalse(Files.exists(dir.resolve("edit")));
+        // FLUX.1's scheduler has no shift_terminal: one step is a valid (schnell-style) run
+        CliRun flux = CliRun.of("--model-path", "builtin:flux-tiny", "--prompt", "a cat", "--steps", "1", "--width", "64",
+                "--height", "64", "--output-dir", dir.resolve("flux").toString());
+        assertEquals(0, flux.exitCode(), flux.err());
     }
 }

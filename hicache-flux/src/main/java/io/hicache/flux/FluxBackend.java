@@ -1,5 +1,6 @@
 package io.hicache.flux;
 
+import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.BuiltinModels;
 import io.hicache.core.pipeline.ImagePipeline;
@@ -46,6 +47,11 @@ public final class FluxBackend implements Backend {
     @Override
     public String defaultModel() {
         return "resources/weights/FLUX.1-dev";
+    }
+
+    @Override
+    public void checkSteps(String model, int steps) throws IOException {
+        FlowMatchEuler.read(resolve(model).schedulerConfig()).checkSteps(steps);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.hicache.qwen;
 
+import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.core.image.RgbImage;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.BuiltinModels;
@@ -71,6 +72,11 @@ public final class QwenImageEditBackend implements Backend {
     public String defaultModel() {
         String path = System.getenv(MODEL_PATH_ENV);
         return path != null && !path.isBlank() ? path : BuiltinModels.PREFIX + BUILTIN_TINY;
+    }
+
+    @Override
+    public void checkSteps(String model, int steps) throws IOException {
+        FlowMatchEuler.read(resolve(model).schedulerConfig()).checkSteps(steps);
     }
 
     @Override

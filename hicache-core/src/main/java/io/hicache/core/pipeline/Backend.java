@@ -114,6 +114,16 @@ public interface Backend {
     default void checkSize(int width, int height) {
     }
 
+    /**
+     * Checks, before anything loads and reading only configuration files, that {@code model}'s
+     * scheduler can sample in {@code steps} steps (a scheduler with {@code shift_terminal} needs two).
+     *
+     * @throws IllegalArgumentException naming the rule
+     * @throws IOException when the configuration cannot be read
+     */
+    default void checkSteps(String model, int steps) throws IOException {
+    }
+
     /** All backends on the class path, in discovery order. */
     static List<Backend> available() {
         List<Backend> out = new ArrayList<>();

@@ -163,8 +163,12 @@ public final class FlowMatchEuler {
         return imageSeqLen * m + b;
     }
 
-    /** N + 1 sigmas, from 1 (pure noise) down to the appended 0. */
-    public float[] sigmas(int numSteps, long imageSeqLen) {
+    /**
+     * Checks that this scheduler can sample in {@code numSteps} steps.
+     *
+     * @throws IllegalArgumentException naming the rule
+     */
+    public void checkSteps(int numSteps) {
         if (numSteps < 1) {
             throw new IllegalArgumentException("at least one step is needed, got " + numSteps);
         }
@@ -174,6 +178,11 @@ public final class FlowMatchEuler {
             throw new IllegalArgumentException("this scheduler (shift_terminal " + shiftTerminal
                     + ") needs at least 2 steps, got " + numSteps);
         }
+    }
+
+    /** N + 1 sigmas, from 1 (pure noise) down to the appended 0. */
+    public float[] sigmas(int numSteps, long imageSeqLen) {
+        checkSteps(numSteps);
         float[] s = new float[numSteps + 1];
         float expMu = (float) Math.exp(mu(imageSeqLen));
         float staticShift = (float) shift;
