@@ -1,6 +1,5 @@
 package io.hicache.flux;
 
-import io.hicache.core.pipeline.HostTensor;
 import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.runtime.TensorType;
 import io.hicache.core.util.AtomicFiles;
@@ -13,7 +12,6 @@ import io.hicache.flux.vae.VaeConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The architecture of {@code builtin:flux-shapes}, the FLUX.1-architecture model trained on the
@@ -36,11 +34,8 @@ public final class ShapesModel {
     public static final List<String> WORDS = List.of("a", "small", "large", "red", "orange", "yellow", "green",
             "blue", "purple", "white", "black", "circle", "square", "triangle", "star", "in", "the", "top",
             "bottom", "left", "right", "corner", "at", "on", "center", "background");
-    /**
-     * T5 pads every prompt to this many tokens; a full grammar prompt has at most 13 with {@code </s>}.
-     * Every padded token is a token the transformer attends over, in training and in sampling.
-     */
-    public static final int TEXT_TOKENS = 16;
+    /** T5 pads every prompt to this many tokens; a full grammar prompt has at most 14 with {@code </s>}. */
+    public static final int TEXT_TOKENS = 32;
     /**
      * What each T5 head looks at: the next word, the previous one, and two places either way. With
      * it, "blue" in "on a blue background" and "red" in "a red star" come out of the encoder
@@ -82,14 +77,11 @@ public final class ShapesModel {
 
     /**
      * Writes the untrained model under {@code dir}: model_index.json with the sampling defaults,
-     * scheduler, transformer (seeded random weights, adaLN-Zero: {@link #startsAtZero}) and VAE
-     * (encoder included, seeded random weights), and the frozen
+     * scheduler, transformer and VAE (encoder included) with seeded random weights, and the frozen
      * text encoders with their tokenizers. Text encoders in float32, as they stay.
      */
     public static void writeInitial(Path dir, long seed) throws IOException {
-        Map<String, HostTensor> transformer = TinyFlux.randomWeights(transformerConfig(), seed);
-        transformer.replaceAll((name, t) -> startsAtZero(name) ? new HostTensor(t.shape(), new float[t.data().length]) : t);
-        TinyFlux.write(dir, transformerConfig(), transformer, TensorType.F32, false);
+        TinyFlux.write(dir, transformerConfig(), seed, TensorType.F32, false);
         AtomicFiles.writeString(dir.resolve("model_index.json"), modelIndex());
         TinyT5.writeWithNeighbourHeads(dir.resolve("text_encoder_2"), t5Config(), seed + 1, TensorType.F32,
                 T5_NEIGHBOURS);
@@ -97,17 +89,6 @@ public final class ShapesModel {
         TinyClip.write(dir.resolve("text_encoder"), clipConfig(), seed + 2, TensorType.F32);
         TinyClip.writeTokenizer(dir.resolve("tokenizer"), WORDS);
         TinyVae.write(dir.resolve("vae"), vaeConfig(1, 0), seed + 3, TensorType.F32, true);
-    }
-
-    /**
-     * The transformer weights that start at zero, as in DiT's adaLN-Zero: every modulation linear
-     * (so each block's gates are zero and the untrained blocks are the identity) and the final
-     * projection (so the untrained velocity is zero). Training then grows each block from the identity
-     * instead of first undoing random residual branches.
-     */
-    static boolean startsAtZero(String name) {
-        return name.contains("norm1.linear.") || name.contains("norm1_context.linear.") || name.contains(".norm.linear.")
-                || name.startsWith("norm_out.linear.") || name.startsWith("proj_out.");
     }
 
     /** FLUX.1's component map plus this model's sampling defaults under {@code _hicache_defaults}. */

@@ -78,15 +78,9 @@ public final class TinyFlux {
      */
     public static void write(Path modelDir, FluxConfig config, long seed, TensorType dtype, boolean sharded)
             throws IOException {
-        write(modelDir, config, randomWeights(config, seed), dtype, sharded);
-    }
-
-    /** As {@link #write(Path, FluxConfig, long, TensorType, boolean)}, with the given transformer weights. */
-    static void write(Path modelDir, FluxConfig config, Map<String, HostTensor> weights, TensorType dtype,
-            boolean sharded) throws IOException {
         Files.createDirectories(modelDir);
         AtomicFiles.writeString(modelDir.resolve("model_index.json"), MODEL_INDEX);
-        writeTransformer(modelDir.resolve("transformer"), config, weights, dtype, sharded);
+        writeTransformer(modelDir.resolve("transformer"), config, randomWeights(config, seed), dtype, sharded);
         Files.createDirectories(modelDir.resolve("scheduler"));
         AtomicFiles.writeString(modelDir.resolve("scheduler").resolve("scheduler_config.json"), SCHEDULER_CONFIG);
     }

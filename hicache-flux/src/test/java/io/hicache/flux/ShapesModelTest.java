@@ -146,45 +146,4 @@ class ShapesModelTest {
         assertEquals(T5Tokenizer.DEV_MAX_LENGTH, T5Tokenizer.modelMaxLength(flux));
         assertArrayEquals(new int[] {Integer.MAX_VALUE}, new int[] {T5Tokenizer.modelMaxLength(dir.resolve("absent"))});
     }
-
-    @Test
-    void theUntrainedTransformerStartsFromZeroGatesAndAZeroVelocity() throws Exception {
-        java.util.Set<String> zero = new java.util.TreeSet<>();
-        java.util.Set<String> expected = new java.util.TreeSet<>();
-        for (String wb : new String[] {"weight", "bias"}) {
-            for (int i = 0; i < 2; i++) {
-                expected.add("transformer_blocks." + i + ".norm1.linear." + wb);
-                expected.add("transformer_blocks." + i + ".norm1_context.linear." + wb);
-            }
-            for (int j = 0; j < 4; j++) {
-                expected.add("single_transformer_blocks." + j + ".norm.linear." + wb);
-            }
-            expected.add("norm_out.linear." + wb);
-            expected.add("proj_out." + wb);
-        }
-        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(Device.cpu());
-                io.hicache.core.weights.WeightStore store = io.hicache.core.weights.WeightStore.open(dir.resolve("transformer"))) {
-            for (String name : store.names()) {
-                float[] v = store.get(name, TensorType.F32, m).toFloatArray();
-                if (v.length > 0 && java.util.stream.IntStream.range(0, v.length).allMatch(i -> v[i] == 0f)) {
-                    zero.add(name);
-                }
-            }
-            assertEquals(expected, zero);
-            try (FluxTransformer t = FluxTransformer.load(dir.resolve("transformer"), TensorType.F32, m)) {
-                FluxConfig c = t.config();
-                ai.djl.ndarray.NDArray x = m.randomNormal(new ai.djl.ndarray.types.Shape(1, 64, c.inChannels()));
-                ai.djl.ndarray.NDArray txt = m.randomNormal(new ai.djl.ndarray.types.Shape(1, ShapesModel.TEXT_TOKENS, c.jointAttentionDim()));
-                ai.djl.ndarray.NDArray pooled = m.randomNormal(new ai.djl.ndarray.types.Shape(1, c.pooledProjectionDim()));
-                io.hicache.core.nn.RotaryEmbedding rope = t.rotaryEmbedding(FluxPositions.textIds(ShapesModel.TEXT_TOKENS, m),
-                        FluxPositions.imageIds(16, 16, m), m);
-                float[] v = t.forward(x, txt, pooled, new float[] {0.7f}, null, rope, io.hicache.core.cache.SiteKey.COND,
-                        io.hicache.core.cache.CacheSession.singleForward(m), new io.hicache.core.metrics.FlopCounter()).toFloatArray();
-                assertEquals(64 * c.inChannels(), v.length);
-                for (float f : v) {
-                    assertEquals(0f, f);
-                }
-            }
-        }
-    }
 }
