@@ -83,10 +83,10 @@ public final class ShapesTraining implements Callable<Integer> {
     @Option(names = "--decoder-lr", defaultValue = "5e-4", description = "Decoder refinement peak learning rate (default: ${DEFAULT-VALUE}).")
     double decoderLr;
 
-    @Option(names = "--pool", defaultValue = "8192", description = "Images whose latents the transformer trains on (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--pool", defaultValue = "4096", description = "Images whose latents the transformer trains on (default: ${DEFAULT-VALUE}).")
     int pool;
 
-    @Option(names = "--steps", defaultValue = "6000", description = "Transformer steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "7000", description = "Transformer steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--batch", defaultValue = "32", description = "Transformer batch (default: ${DEFAULT-VALUE}).")
@@ -101,7 +101,7 @@ public final class ShapesTraining implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "250", description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
     int checkpointEvery;
 
-    @Option(names = "--precision", defaultValue = "bfloat16", paramLabel = "DTYPE",
+    @Option(names = "--precision", defaultValue = "float32", paramLabel = "DTYPE",
             description = "What linears and convolutions multiply in: bfloat16 (about 30%% faster on CPUs with "
                     + "AVX-512 BF16) or float32; weights, Adam, norms, attention and the loss are float32 either way "
                     + "(default: ${DEFAULT-VALUE}).")

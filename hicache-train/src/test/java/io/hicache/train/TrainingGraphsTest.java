@@ -22,6 +22,7 @@ import io.hicache.flux.TinyFlux;
 import io.hicache.flux.vae.VaeConfig;
 import io.hicache.flux.vae.VaeDecoder;
 import io.hicache.flux.vae.VaeEncoder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
@@ -77,28 +78,48 @@ class TrainingGraphsTest {
         return diff / scale;
     }
 
+    /**
+     * A transformer of the Shapes configuration with every weight seeded random, so that the
+     * comparisons do not depend on how training initialises it (zero gates would make both outputs zero).
+     */
+    static Path randomTransformer() throws Exception {
+        Path model = dir.resolve("random");
+        if (!Files.isDirectory(model)) {
+            TinyFlux.write(model, ShapesModel.transformerConfig(), 9, TensorType.F32, false);
+        }
+        return model.resolve("transformer");
+    }
+
+    /** The same seeded inputs, for the inference transformer and for the graph's flux_forward. */
+    record FluxInputs(NDArray x, NDArray txt, NDArray pooled, RotaryEmbedding rope, NDArray tfeat, NDArray hp) {
+        static final float[] T = {0.3f, 0.85f};
+
+        static FluxInputs of(FluxConfig c, NDManager m) {
+            return new FluxInputs(gaussian(m, 1, 2, 64, 64), gaussian(m, 2, 2, ShapesModel.TEXT_TOKENS, c.jointAttentionDim()),
+                    gaussian(m, 3, 2, c.pooledProjectionDim()),
+                    RotaryEmbedding.of(FluxPositions.textIds(ShapesModel.TEXT_TOKENS, m)
+                            .concat(FluxPositions.imageIds(16, 16, m), 0), c.axesDimsRope(), FluxConfig.ROPE_THETA, m),
+                    SinusoidalTimesteps.embed(new double[] {300, 850}, FluxConfig.TIMESTEP_CHANNELS, m),
+                    m.create(new float[] {c.numLayers(), c.numSingleLayers(), c.numAttentionHeads()}));
+        }
+
+        List<NDArray> graphArguments() {
+            return List.of(x, tfeat, txt, pooled, rope.cos(), rope.sin(), hp);
+        }
+    }
+
     @Test
     void transformerForwardEqualsTheInferenceTransformer() throws Exception {
-        // every weight random: the initial model's zero gates and projection would make both outputs zero
-        TinyFlux.write(dir.resolve("random"), ShapesModel.transformerConfig(), 9, TensorType.F32, false);
-        Path model = dir.resolve("random").resolve("transformer");
+        Path model = randomTransformer();
         FluxConfig c = FluxConfig.read(model.resolve("config.json"));
         try (NDManager m = root.newSubManager();
                 FluxTransformer inference = FluxTransformer.load(model, TensorType.F32, m);
                 WeightStore store = WeightStore.open(model);
                 TrainableWeights w = TrainableWeights.from(store, n -> true, m)) {
-            NDArray x = gaussian(m, 1, 2, 64, 64);
-            NDArray txt = gaussian(m, 2, 2, ShapesModel.TEXT_TOKENS, c.jointAttentionDim());
-            NDArray pooled = gaussian(m, 3, 2, c.pooledProjectionDim());
-            float[] t = {0.3f, 0.85f};
-            RotaryEmbedding rope = inference.rotaryEmbedding(FluxPositions.textIds(ShapesModel.TEXT_TOKENS, m),
-                    FluxPositions.imageIds(16, 16, m), m);
-            NDArray expected = inference.forward(x, txt, pooled, t, null, rope, SiteKey.COND,
+            FluxInputs in = FluxInputs.of(c, m);
+            NDArray expected = inference.forward(in.x(), in.txt(), in.pooled(), FluxInputs.T, null, in.rope(), SiteKey.COND,
                     CacheSession.singleForward(m), new FlopCounter());
-            NDArray tfeat = SinusoidalTimesteps.embed(new double[] {300, 850}, FluxConfig.TIMESTEP_CHANNELS, m);
-            NDArray hp = m.create(new float[] {c.numLayers(), c.numSingleLayers(), c.numAttentionHeads()});
-            NDArray actual = script.run("flux_forward", m, List.of(x, tfeat, txt, pooled, rope.cos(), rope.sin(), hp), w,
-                    false).get(0);
+            NDArray actual = script.run("flux_forward", m, in.graphArguments(), w, false).get(0);
             assertEquals(expected.getShape(), actual.getShape());
             double err = relativeMaxError(actual, expected);
             assertTrue(err < 1e-4, "relative max error " + err);
@@ -107,21 +128,13 @@ class TrainingGraphsTest {
 
     @Test
     void bf16MatmulsStayWithinBf16RoundingOfTheFloat32Graph() throws Exception {
-        TinyFlux.write(dir.resolve("random"), ShapesModel.transformerConfig(), 9, TensorType.F32, false);
-        Path model = dir.resolve("random").resolve("transformer");
+        Path model = randomTransformer();
         FluxConfig c = FluxConfig.read(model.resolve("config.json"));
         try (NDManager m = root.newSubManager();
                 WeightStore store = WeightStore.open(model);
                 TrainableWeights w = TrainableWeights.from(store, n -> true, m)) {
             TrainingScript bf16 = TrainingScript.load(m, true);
-            NDArray x = gaussian(m, 1, 2, 64, 64);
-            NDArray txt = gaussian(m, 2, 2, ShapesModel.TEXT_TOKENS, c.jointAttentionDim());
-            NDArray pooled = gaussian(m, 3, 2, c.pooledProjectionDim());
-            RotaryEmbedding rope = RotaryEmbedding.of(FluxPositions.textIds(ShapesModel.TEXT_TOKENS, m)
-                    .concat(FluxPositions.imageIds(16, 16, m), 0), c.axesDimsRope(), FluxConfig.ROPE_THETA, m);
-            NDArray tfeat = SinusoidalTimesteps.embed(new double[] {300, 850}, FluxConfig.TIMESTEP_CHANNELS, m);
-            NDArray hp = m.create(new float[] {c.numLayers(), c.numSingleLayers(), c.numAttentionHeads()});
-            List<NDArray> in = List.of(x, tfeat, txt, pooled, rope.cos(), rope.sin(), hp);
+            List<NDArray> in = FluxInputs.of(c, m).graphArguments();
             NDArray f32 = script.run("flux_forward", m, in, w, false).get(0);
             NDArray low = bf16.run("flux_forward", m, in, w, false).get(0);
             double err = relativeMaxError(low, f32);
