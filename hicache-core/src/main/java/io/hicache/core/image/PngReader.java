@@ -17,9 +17,9 @@ import java.util.zip.CRC32;
 import java.util.zip.InflaterInputStream;
 import java.util.zip.ZipException;
 
-/** Reads PNG pixels (through ImageIO) and PNG text metadata (parsed here, chunk by chunk). */
-public final class PngReader {
 /** Reads PNG pixels (with {@link ImageFiles}'s decoder) and PNG text metadata (parsed here, chunk by chunk). */
+public final class PngReader {
+    private PngReader() {}
 
     /** The pixels of a PNG as RGB (alpha dropped), decoded as {@link ImageFiles#read} decodes every input image. */
     public static RgbImage readImage(Path file) throws IOException {
