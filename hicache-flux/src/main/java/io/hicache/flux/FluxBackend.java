@@ -1,6 +1,5 @@
 package io.hicache.flux;
 
-import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.BuiltinModels;
 import io.hicache.core.pipeline.ImagePipeline;
@@ -9,6 +8,7 @@ import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.core.util.ConfigJson;
 import java.io.IOException;
 import java.io.InputStream;

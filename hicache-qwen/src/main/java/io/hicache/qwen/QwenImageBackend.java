@@ -1,6 +1,5 @@
 package io.hicache.qwen;
 
-import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.BuiltinModels;
 import io.hicache.core.pipeline.ImagePipeline;
@@ -8,6 +7,7 @@ import io.hicache.core.pipeline.InputShapes;
 import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.qwen.transformer.QwenImageConfig;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,6 +1,5 @@
 package io.hicache.qwen;
 
-import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.core.image.RgbImage;
 import io.hicache.core.pipeline.Backend;
 import io.hicache.core.pipeline.BuiltinModels;
@@ -10,6 +9,7 @@ import io.hicache.core.pipeline.InvalidSettingException;
 import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.qwen.transformer.QwenImageConfig;
 import io.hicache.qwen.vision.EditSizes;
 import java.io.IOException;
