@@ -23,9 +23,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The fused SDPA kernel against attention composed of DJL ops (Q·Kᵀ, softmax, ·V), on the
- * mid-size benchmark config's joint sequence (6 heads × 128, 1024 image + 128 text tokens).
- * The composed form runs in f32 only: DJL's softmax aborts the JVM on bf16.
+ * The fused SDPA kernel against the composed kernel {@link Kernels#attention} takes for bf16 on
+ * CPU, and against attention composed of DJL ops (Q·Kᵀ, softmax, ·V), on the mid-size benchmark
+ * config's joint sequence (6 heads × 128, 1024 image + 128 text tokens). The DJL-ops form runs in
+ * f32 only: DJL's softmax aborts the JVM on bf16.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -63,6 +64,13 @@ public class AttentionBenchmark {
     public void sdpaKernel() {
         try (NDManager m = manager.newSubManager()) {
             Kernels.of(q).sdpa(q, k, v, scale).attach(m);
+        }
+    }
+
+    @Benchmark
+    public void composedKernel() {
+        try (NDManager m = manager.newSubManager()) {
+            Kernels.of(q).sdpaComposed(q, k, v, scale, Kernels.COMPOSED_BLOCK).attach(m);
         }
     }
 

@@ -19,7 +19,7 @@ public interface AttentionKernel {
      */
     NDArray attend(SiteKey site, NDArray q, NDArray k, NDArray v, NDArray mask, FlopCounter flops);
 
-    /** Fused scaled-dot-product attention with scale 1/√Dh; 4·B·H·Sq·Sk·Dh FLOPs. */
+    /** Scaled-dot-product attention with scale 1/√Dh by {@link Kernels#attention}'s route; 4·B·H·Sq·Sk·Dh FLOPs. */
     AttentionKernel DENSE = (site, q, k, v, mask, flops) -> {
         long b = q.getShape().get(0);
         long heads = q.getShape().get(1);
@@ -28,7 +28,7 @@ public interface AttentionKernel {
         flops.add(Kind.ATTENTION_SCORES, 4 * b * heads * len * k.getShape().get(2) * dh);
         Kernels kernels = Kernels.of(q);
         double scale = 1 / Math.sqrt(dh);
-        NDArray o = mask == null ? kernels.sdpa(q, k, v, scale) : kernels.sdpa(q, k, v, mask, scale);
+        NDArray o = kernels.attention(q, k, v, mask, scale);
         return o.transpose(0, 2, 1, 3).reshape(b, len, heads * dh);
     };
 }

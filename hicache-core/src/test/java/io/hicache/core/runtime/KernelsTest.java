@@ -103,6 +103,49 @@ class KernelsTest {
             check("sdpa scale=1", t,
                     softmaxRef(f64(q).matMul(f64(kk).transpose(0, 1, 3, 2)).add(f64(bias).mul(3))).matMul(f64(v)),
                     k.sdpa(in(q, t), in(kk, t), in(v, t), bias.mul(3), 1.0));
+
+            // composed: one block per head, and blocks of 2 query rows (the last one short)
+            for (long block : new long[] {Kernels.COMPOSED_BLOCK, 2 * 9}) {
+                check("composed block " + block, t, ref, k.sdpaComposed(in(q, t), in(kk, t), in(v, t), scale, block));
+                check("composed + mask " + block, t, refMasked,
+                        k.sdpaComposed(in(q, t), in(kk, t), in(v, t), bias, scale, block));
+            }
+            // a key-padding mask [B, 1, 1, Lk], as the text-padding masks of Qwen-Image
+            NDArray keys = m.create(new float[] {0, 0, 0, 0, 0, 0, -1e4f, -1e4f, -1e4f, 0, 0, 0, 0, 0, 0, 0, 0, -1e4f},
+                    new Shape(2, 1, 1, 9));
+            NDArray refKeys = softmaxRef(f64(q).matMul(f64(kk).transpose(0, 1, 3, 2)).mul(scale).add(f64(keys)))
+                    .matMul(f64(v));
+            check("composed + key mask", t, refKeys, k.sdpaComposed(in(q, t), in(kk, t), in(v, t), keys, scale, 2 * 9));
+        }
+    }
+
+    @Test
+    void attentionTakesTheComposedRouteForBf16OnCpuOnly() {
+        NDArray q = m.randomNormal(new Shape(1, 2, 5, 8));
+        for (TensorType t : new TensorType[] {TensorType.F32, TensorType.BF16}) {
+            long fused = k.calls("sdpa");
+            long composed = k.calls("sdpa_composed");
+            k.attention(in(q, t), in(q, t), in(q, t), null, 0.3);
+            boolean expectComposed = t == TensorType.BF16;
+            assertEquals(expectComposed ? 0 : 1, k.calls("sdpa") - fused, t + ": fused calls");
+            assertEquals(expectComposed ? 1 : 0, k.calls("sdpa_composed") - composed, t + ": composed calls");
+        }
+        String before = System.getProperty(Kernels.ATTENTION_ROUTE_PROPERTY);
+        try {
+            System.setProperty(Kernels.ATTENTION_ROUTE_PROPERTY, "fused");
+            assertTrue(!Kernels.composedAttention(in(q, TensorType.BF16)), "forced fused");
+            System.setProperty(Kernels.ATTENTION_ROUTE_PROPERTY, "composed");
+            assertTrue(Kernels.composedAttention(q), "forced composed");
+            System.setProperty(Kernels.ATTENTION_ROUTE_PROPERTY, "flash");
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> Kernels.composedAttention(q));
+            assertTrue(e.getMessage().contains("fused or composed"), e.getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty(Kernels.ATTENTION_ROUTE_PROPERTY);
+            } else {
+                System.setProperty(Kernels.ATTENTION_ROUTE_PROPERTY, before);
+            }
         }
     }
 
