@@ -150,6 +150,23 @@ class KernelsTest {
     }
 
     @Test
+    void weightedSumMatchesItsFormulaInEveryDtype() {
+        double[] coef = {1, -2.75, 0.3125};
+        for (TensorType t : new TensorType[] {TensorType.F32, TensorType.BF16}) {
+            NDArray stack = input(new Shape(3, 2, 5, 7), t);
+            NDArray ref = f64(stack.get(0)).add(f64(stack.get(1)).mul(coef[1])).add(f64(stack.get(2)).mul(coef[2]));
+            NDArray out;
+            try (NDManager into = m.newSubManager()) {
+                out = k.weightedSum(in(stack, t), coef, into);
+                assertTrue(out.getManager() == into, "result attached to the given manager");
+                out.attach(m);
+            }
+            assertArrayEquals(new long[] {2, 5, 7}, out.getShape().getShape());
+            check("weighted sum", t, ref, out);
+        }
+    }
+
+    @Test
     void causalAttentionSeesOnlyThePast() {
         for (TensorType t : new TensorType[] {TensorType.F32, TensorType.BF16}) {
             NDArray q = input(new Shape(1, 2, 6, 8), t);
