@@ -178,6 +178,7 @@ final class WorkerPool {
                     LOG.error("{}: stopping the run: no more images are started after a failed write", name);
                 }
                 onFinished.accept(entry);
+                MemoryRelease.afterImage();
                 if (died) {
                     return true;
                 }
