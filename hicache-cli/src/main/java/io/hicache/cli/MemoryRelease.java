@@ -7,9 +7,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * Between images, hands memory the finished image freed back to the system, so a long CPU run's
  * resident size stays flat: a Java collection (G1 otherwise spreads the garbage of tensor copies
  * over heap pages it never used before, and their direct buffers wait for it), then glibc's trim
- * of the C heap that libtorch's CPU tensors come from. Both together take tens of milliseconds, so
- * they run at most once per {@link #MIN_INTERVAL_NANOS} of generation, shared by all workers: after
- * every image of a large model, about 1 % of the time of a small one.
+ * of the C heap that libtorch's CPU tensors come from. Run after every image of the Shapes quick
+ * start they cost about 0.05–0.1 s per image (measured), so they run at most once per
+ * {@link #MIN_INTERVAL_NANOS} of generation, shared by all workers: after every image that takes
+ * that long, and about 1 % of a run of quick images.
  */
 final class MemoryRelease {
     static final long MIN_INTERVAL_NANOS = 10_000_000_000L;

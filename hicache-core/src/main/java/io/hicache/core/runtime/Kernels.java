@@ -130,7 +130,7 @@ public final class Kernels {
     /**
      * Score elements per block of {@link #sdpaComposed}: 8 MB of bf16 scores, a block that stays in a
      * server CPU's cache (measured on a 2-core EPYC: blocks of 1–8 Mi elements ran alike, 32 Mi
-     * elements five times slower).
+     * elements about five times slower).
      */
     public static final long COMPOSED_BLOCK = 1L << 22;
 
