@@ -61,8 +61,8 @@ public final class ChipmunkBackend implements Backend {
     }
 
     @Override
-    public void checkSteps(String model, int steps) throws IOException {
-        flux.checkSteps(model, steps);
+    public Path schedulerConfig(String model) throws IOException {
+        return flux.schedulerConfig(model);
     }
 
     /** Patchify tiles the token grid (H/16 × W/16) in chunk_size_1 squares. */

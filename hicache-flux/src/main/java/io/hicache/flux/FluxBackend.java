@@ -8,7 +8,6 @@ import io.hicache.core.pipeline.InvalidModelException;
 import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
-import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.core.util.ConfigJson;
 import java.io.IOException;
 import java.io.InputStream;
@@ -50,8 +49,8 @@ public final class FluxBackend implements Backend {
     }
 
     @Override
-    public void checkSteps(String model, int steps) throws IOException {
-        FlowMatchEuler.read(resolve(model).schedulerConfig()).checkSteps(steps);
+    public Path schedulerConfig(String model) throws IOException {
+        return resolve(model).schedulerConfig();
     }
 
     @Override

@@ -7,7 +7,6 @@ import io.hicache.core.pipeline.InputShapes;
 import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
-import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.qwen.transformer.QwenImageConfig;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -41,8 +40,8 @@ public final class QwenImageBackend implements Backend {
     }
 
     @Override
-    public void checkSteps(String model, int steps) throws IOException {
-        FlowMatchEuler.read(resolve(model).schedulerConfig()).checkSteps(steps);
+    public Path schedulerConfig(String model) throws IOException {
+        return resolve(model).schedulerConfig();
     }
 
     @Override

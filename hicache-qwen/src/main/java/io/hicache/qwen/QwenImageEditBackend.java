@@ -9,7 +9,6 @@ import io.hicache.core.pipeline.InvalidSettingException;
 import io.hicache.core.pipeline.ModelDefaults;
 import io.hicache.core.pipeline.PipelineSpec;
 import io.hicache.core.runtime.TensorType;
-import io.hicache.core.sampling.FlowMatchEuler;
 import io.hicache.qwen.transformer.QwenImageConfig;
 import io.hicache.qwen.vision.EditSizes;
 import java.io.IOException;
@@ -75,8 +74,8 @@ public final class QwenImageEditBackend implements Backend {
     }
 
     @Override
-    public void checkSteps(String model, int steps) throws IOException {
-        FlowMatchEuler.read(resolve(model).schedulerConfig()).checkSteps(steps);
+    public Path schedulerConfig(String model) throws IOException {
+        return resolve(model).schedulerConfig();
     }
 
     @Override

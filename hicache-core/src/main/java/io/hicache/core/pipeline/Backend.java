@@ -2,6 +2,7 @@ package io.hicache.core.pipeline;
 
 import io.hicache.core.image.RgbImage;
 import io.hicache.core.runtime.TensorType;
+import io.hicache.core.sampling.FlowMatchEuler;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -115,13 +116,25 @@ public interface Backend {
     }
 
     /**
-     * Checks, before anything loads and reading only configuration files, that {@code model}'s
-     * scheduler can sample in {@code steps} steps (a scheduler with {@code shift_terminal} needs two).
+     * The {@code scheduler_config.json} of {@code model}, read by checks made before anything loads;
+     * null for a backend whose models carry none.
+     */
+    default Path schedulerConfig(String model) throws IOException {
+        return null;
+    }
+
+    /**
+     * Checks, before anything loads and reading only {@link #schedulerConfig}, that {@code model}'s
+     * flow-match scheduler can sample in {@code steps} steps (one with {@code shift_terminal} needs two).
      *
      * @throws IllegalArgumentException naming the rule
      * @throws IOException when the configuration cannot be read
      */
     default void checkSteps(String model, int steps) throws IOException {
+        Path config = schedulerConfig(model);
+        if (config != null) {
+            FlowMatchEuler.read(config).checkSteps(steps);
+        }
     }
 
     /** All backends on the class path, in discovery order. */

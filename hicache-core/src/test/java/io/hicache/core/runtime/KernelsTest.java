@@ -4,6 +4,7 @@ import static io.hicache.core.testing.TensorAssert.maxAbsDiff;
 import static io.hicache.core.testing.TensorAssert.maxRelDiff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -137,7 +138,7 @@ class KernelsTest {
             System.setProperty(Kernels.ATTENTION_ROUTE_PROPERTY, "composed");
             assertTrue(Kernels.composedAttention(q), "forced composed");
             System.setProperty(Kernels.ATTENTION_ROUTE_PROPERTY, "flash");
-            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> Kernels.composedAttention(q));
             assertTrue(e.getMessage().contains("fused or composed"), e.getMessage());
         } finally {
