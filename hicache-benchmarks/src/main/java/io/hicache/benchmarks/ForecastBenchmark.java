@@ -53,6 +53,7 @@ public class ForecastBenchmark {
         site = Precision.cast(manager.randomNormal(new Shape(4096, 3072)), t);
         alpha = Basis.hermite(0.5, 2).coefficients(3, 3);
         kernels = Kernels.of(stack);
+
     }
 
     @TearDown(Level.Trial)
@@ -66,6 +67,17 @@ public class ForecastBenchmark {
         try (NDManager m = manager.newSubManager()) {
             return last(kernels.weightedSum(stack, alpha, m));
         }
+    }
+
+    /**
+     * A full step's derivative update of the same site, in place: f and two differences divided
+     * by the step distance (5), so repeated updates keep the stack bounded. Reads f and the stack,
+     * writes the stack.
+     */
+    @Benchmark
+    public float derivativeUpdateInPlace() {
+        kernels.derivativeUpdateInPlace(site, stack, 5);
+        return last(site);
     }
 
     /** Reads the last element: the result is really there (and the JIT cannot drop the work). */

@@ -2,10 +2,6 @@ package io.hicache.core.cache;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import io.hicache.core.runtime.Precision;
-import io.hicache.core.runtime.TensorType;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -40,8 +36,6 @@ public final class CacheSession implements AutoCloseable {
     private final NDManager manager;
     private final Map<SiteKey, FeatureSite> sites = new LinkedHashMap<>();
     private final List<Integer> activatedSteps = new ArrayList<>();
-    /** The one work buffer of the in-place derivative updates, shared by every site; grows to the largest. */
-    private NDArray scratch;
 
     private int step = -1;
     private boolean full;
@@ -171,7 +165,7 @@ public final class CacheSession implements AutoCloseable {
         int produced = activatedSteps.size() < 2 ? 0
                 : DerivativeUpdate.produced(site.orders(), forecaster.orderLimit(), step, config.firstEnhance());
         long before = site.bytes();
-        site.record(computed, produced, distance, this::scratch);
+        site.record(computed, produced, distance);
         bytesHeld += site.bytes() - before;
         peakBytesHeld = Math.max(peakBytesHeld, bytesHeld);
         if (produced >= 1 && forecaster.observesFirstDerivative()) {
@@ -179,17 +173,6 @@ public final class CacheSession implements AutoCloseable {
                 forecaster.observe(key, d1);
             }
         }
-    }
-
-    private NDArray scratch(NDArray feature, long elements) {
-        DataType work = Precision.typeOf(feature) == TensorType.F64 ? DataType.FLOAT64 : DataType.FLOAT32;
-        if (scratch == null || scratch.getDataType() != work || scratch.size() < elements) {
-            if (scratch != null) {
-                scratch.close();
-            }
-            scratch = manager.create(new Shape(elements), work);
-        }
-        return scratch;
     }
 
     /** Bytes of cached tensors held right now. */
@@ -241,10 +224,6 @@ public final class CacheSession implements AutoCloseable {
             closed = true;
             sites.values().forEach(FeatureSite::clear);
             sites.clear();
-            if (scratch != null) {
-                scratch.close();
-                scratch = null;
-            }
             bytesHeld = 0;
             manager.close();
         }

@@ -36,23 +36,15 @@ final class FeatureSite {
         return stack.get(1);
     }
 
-    /** Gives a work buffer (float32, or float64 for float64 features) of at least {@code elements}. */
-    @FunctionalInterface
-    interface Scratch {
-        NDArray atLeast(NDArray feature, long elements);
-    }
-
     /**
      * Replaces the stack by the update of {@code feature} ({@code produced} new orders over step
      * distance {@code distance}). The feature is copied; the caller keeps ownership of it. When the
      * number of orders stays the same (every full step after the warm-up) the update is written into
-     * the stack's own storage through {@code scratch}, so a full step allocates nothing.
+     * the stack's own storage, so a full step allocates nothing.
      */
-    void record(NDArray feature, int produced, int distance, Scratch scratch) {
+    void record(NDArray feature, int produced, int distance) {
         if (stack != null && produced + 1 == orders) {
-            double[][] a = DerivativeUpdate.matrix(orders, produced, distance);
-            long elements = (2L * orders + 1) * feature.getShape().size();
-            Kernels.of(feature).derivativeUpdateInPlace(feature, stack, a, scratch.atLeast(feature, elements));
+            Kernels.of(feature).derivativeUpdateInPlace(feature, stack, distance);
             return;
         }
         NDArray next;
@@ -62,8 +54,7 @@ final class FeatureSite {
             }
             next.attach(manager);
         } else {
-            double[][] a = DerivativeUpdate.matrix(orders, produced, distance);
-            next = Kernels.of(feature).derivativeUpdate(feature, stack, a, manager);
+            next = Kernels.of(feature).derivativeUpdate(feature, stack, produced, distance, manager);
         }
         if (stack != null) {
             stack.close();
