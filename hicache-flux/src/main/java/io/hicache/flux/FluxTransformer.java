@@ -1,7 +1,6 @@
 package io.hicache.flux;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -345,36 +344,39 @@ public final class FluxTransformer implements AutoCloseable {
     NDArray[] doubleBlock(int i, NDArray img, NDArray txt, NDArray siluTemb, RotaryEmbedding rope, String branch,
             CacheSession session, FlopCounter flops, NDManager scope) {
         Parameters p = params.scope(DOUBLE + i + ".");
-        // chunks: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp
-        NDList m = Modulation.chunks(p, "norm1.linear", siluTemb, 6, flops);
-        NDList c = Modulation.chunks(p, "norm1_context.linear", siluTemb, 6, flops);
         SiteKey imgAttnSite = new SiteKey(branch, i, IMG_ATTN);
         SiteKey txtAttnSite = new SiteKey(branch, i, TXT_ATTN);
+        SiteKey imgMlpSite = new SiteKey(branch, i, IMG_MLP);
+        SiteKey txtMlpSite = new SiteKey(branch, i, TXT_MLP);
+        boolean computes = session.needsCompute(imgAttnSite) || session.needsCompute(txtAttnSite)
+                || session.needsCompute(imgMlpSite) || session.needsCompute(txtMlpSite);
+        // chunks: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp; a block that
+        // only forecasts needs the gates alone
+        NDArray[] m = Modulation.zeroChunks(p, "norm1.linear", siluTemb, 6, !computes, flops);
+        NDArray[] c = Modulation.zeroChunks(p, "norm1_context.linear", siluTemb, 6, !computes, flops);
         NDArray[] attn = {null, null};
         if (session.needsCompute(imgAttnSite) || session.needsCompute(txtAttnSite)) {
-            NDArray x = kernels.modulate(img, m.get(0), m.get(1), FluxConfig.NORM_EPS);
-            NDArray y = kernels.modulate(txt, c.get(0), c.get(1), FluxConfig.NORM_EPS);
+            NDArray x = kernels.modulate(img, m[0], m[1], FluxConfig.NORM_EPS);
+            NDArray y = kernels.modulate(txt, c[0], c[1], FluxConfig.NORM_EPS);
             attn = attention.joint(p.scope("attn."), x, y, rope, null, attentionKernel, imgAttnSite, flops);
         }
         NDArray imgAttn = session.resolve(imgAttnSite, attn[0], scope);
-        NDArray img1 = img.add(m.get(2).mul(imgAttn));
-        SiteKey imgMlpSite = new SiteKey(branch, i, IMG_MLP);
+        NDArray img1 = kernels.gatedAdd(img, m[2], imgAttn);
         NDArray imgMlp = session.needsCompute(imgMlpSite)
-                ? FeedForward.forward(p, "ff", kernels.modulate(img1, m.get(3), m.get(4), FluxConfig.NORM_EPS),
+                ? FeedForward.forward(p, "ff", kernels.modulate(img1, m[3], m[4], FluxConfig.NORM_EPS),
                         mlpKernel, imgMlpSite, flops)
                 : null;
         imgMlp = session.resolve(imgMlpSite, imgMlp, scope);
-        NDArray img2 = img1.add(m.get(5).mul(imgMlp));
+        NDArray img2 = kernels.gatedAdd(img1, m[5], imgMlp);
 
         NDArray txtAttn = session.resolve(txtAttnSite, attn[1], scope);
-        NDArray txt1 = txt.add(c.get(2).mul(txtAttn));
-        SiteKey txtMlpSite = new SiteKey(branch, i, TXT_MLP);
+        NDArray txt1 = kernels.gatedAdd(txt, c[2], txtAttn);
         NDArray txtMlp = session.needsCompute(txtMlpSite)
-                ? FeedForward.forward(p, "ff_context", kernels.modulate(txt1, c.get(3), c.get(4), FluxConfig.NORM_EPS),
+                ? FeedForward.forward(p, "ff_context", kernels.modulate(txt1, c[3], c[4], FluxConfig.NORM_EPS),
                         FeedForward.Kernel.DENSE, txtMlpSite, flops)
                 : null;
         txtMlp = session.resolve(txtMlpSite, txtMlp, scope);
-        NDArray txt2 = txt1.add(c.get(5).mul(txtMlp));
+        NDArray txt2 = kernels.gatedAdd(txt1, c[5], txtMlp);
         return new NDArray[] {img2, txt2};
     }
 
@@ -382,12 +384,12 @@ public final class FluxTransformer implements AutoCloseable {
     NDArray singleBlock(int j, NDArray z, NDArray siluTemb, RotaryEmbedding rope, String branch, CacheSession session,
             FlopCounter flops, NDManager scope) {
         Parameters p = params.scope(SINGLE + j + ".");
-        // chunks: shift, scale, gate
-        NDList m = Modulation.chunks(p, "norm.linear", siluTemb, 3, flops);
         SiteKey site = new SiteKey(branch, config.numLayers() + j, TOTAL);
+        // chunks: shift, scale, gate; a forecast needs the gate alone
+        NDArray[] m = Modulation.zeroChunks(p, "norm.linear", siluTemb, 3, !session.needsCompute(site), flops);
         NDArray total = null;
         if (session.needsCompute(site)) {
-            NDArray x = kernels.modulate(z, m.get(0), m.get(1), FluxConfig.NORM_EPS);
+            NDArray x = kernels.modulate(z, m[0], m[1], FluxConfig.NORM_EPS);
             long tokens = z.getShape().size() / config.hiddenSize();
             long d = config.hiddenSize();
             if (mlpKernel == FeedForward.Kernel.DENSE) {
@@ -413,7 +415,7 @@ public final class FluxTransformer implements AutoCloseable {
             }
         }
         total = session.resolve(site, total, scope);
-        return z.add(m.get(2).mul(total));
+        return kernels.gatedAdd(z, m[2], total);
     }
 
     /** AdaLayerNormContinuous with diffusers' (scale, shift) order, then proj_out. */
@@ -450,6 +452,20 @@ public final class FluxTransformer implements AutoCloseable {
             f.add(Kind.ATTENTION_SCORES, 4 * d * s * s);
             f.add(Kind.MLP, 2 * 2 * s * d * mlp); // proj_mlp and the MLP columns of proj_out
         }
+        return f;
+    }
+
+    /**
+     * The analytic FLOPs of one forward of one sample whose cached modules are all forecast: the
+     * embeddings and the final layer, and of every block's modulation only the gates (2 of the 6
+     * chunks per stream of a double block, 1 of the 3 of a single block); no attention, no MLP.
+     */
+    public static FlopCounter flopsPerForecast(FluxConfig c, long imageTokens, long textTokens) {
+        long d = c.hiddenSize();
+        long allChunks = c.numLayers() * 2 * (2 * d * 6 * d) + c.numSingleLayers() * (2 * d * 3 * d);
+        long gates = c.numLayers() * 2 * (2 * d * 2 * d) + c.numSingleLayers() * (2 * d * d);
+        FlopCounter f = new FlopCounter();
+        f.add(Kind.EMBEDDINGS, flopsPerForward(c, imageTokens, textTokens).get(Kind.EMBEDDINGS) - allChunks + gates);
         return f;
     }
 

@@ -18,7 +18,7 @@ import java.util.Map;
  * session.beginStep(step);                         // once per denoising step, shared by all branches
  * NDArray out = session.needsCompute(key) ? computeAttention(...) : null;
  * out = session.resolve(key, out, scratch);        // full step: records and returns out; else the forecast
- * residual = residual.add(gate.mul(out));
+ * residual = kernels.gatedAdd(residual, gate, out);
  * }</pre>
  * The decision is asked per site, so a model computes exactly the modules whose sites need it.
  * With the step schedule, the answer is the same for every site of a step: true on full steps,

@@ -2,6 +2,7 @@ package io.hicache.core.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
 import io.hicache.core.metrics.FlopCounter;
 import io.hicache.core.metrics.FlopCounter.Kind;
 import io.hicache.core.runtime.Kernels;
@@ -27,6 +28,36 @@ public final class Modulation {
             chunks.add(chunk.expandDims(1));
         }
         return chunks;
+    }
+
+    /**
+     * AdaLayerNormZero's chunks (n = 6: shift, scale and gate of the attention, then of the MLP;
+     * n = 3, the single-stream form: shift, scale, gate), all from the one product, or with
+     * {@code gatesOnly} just the gates (every third chunk; null at the other indices), each from its
+     * own rows of the weights. A block whose cached modules are all forecast needs its gates alone,
+     * which read a third of the modulation's weights; the rest of a forecast step is a few passes
+     * over the cache, so these reads are a visible share of it.
+     */
+    public static NDArray[] zeroChunks(Parameters p, String name, NDArray siluTemb, int n, boolean gatesOnly,
+            FlopCounter flops) {
+        if (!gatesOnly) {
+            return chunks(p, name, siluTemb, n, flops).toArray(new NDArray[0]);
+        }
+        NDArray w = p.get(name + ".weight");
+        NDArray b = p.find(name + ".bias");
+        long in = w.getShape().get(1);
+        long d = w.getShape().get(0) / n;
+        NDArray[] out = new NDArray[n];
+        for (int i = 2; i < n; i += 3) {
+            NDIndex rows = new NDIndex(i * d + ":" + (i + 1) * d);
+            NDArray wi = w.get(rows);
+            NDArray bi = b == null ? null : b.get(rows);
+            // the row views would otherwise belong to the weights' manager and outlive the block
+            siluTemb.getManager().attachAll(bi == null ? new NDArray[] {wi} : new NDArray[] {wi, bi});
+            flops.linear(Kind.EMBEDDINGS, siluTemb.getShape().size() / in, in, d);
+            out[i] = Layers.linear(siluTemb, wi, bi).expandDims(1);
+        }
+        return out;
     }
 
     /**

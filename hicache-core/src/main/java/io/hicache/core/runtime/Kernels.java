@@ -194,6 +194,14 @@ public final class Kernels {
         return tensor("layer_norm_affine", x, x, w, b, eps);
     }
 
+    /**
+     * x + gate·y in one pass (one rounding in bf16): how a DiT block adds a gated attention or MLP
+     * output to its residual stream; gate [B, 1, d] broadcasts over tokens.
+     */
+    public NDArray gatedAdd(NDArray x, NDArray gate, NDArray y) {
+        return tensor("gated_add", x, x, gate, y);
+    }
+
     /** LN(x)·(1 + scale) + shift, LN without affine — the adaLN modulation of DiT blocks. */
     public NDArray modulate(NDArray x, NDArray shift, NDArray scale, double eps) {
         return tensor("modulate", x, x, shift, scale, eps);

@@ -1,7 +1,6 @@
 package io.hicache.qwen.transformer;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.hicache.core.cache.CacheSession;
@@ -301,37 +300,40 @@ public final class QwenImageTransformer implements AutoCloseable {
             CacheSession session, FlopCounter flops, NDManager scope) {
         Parameters p = params.scope(BLOCK + i + ".");
         double eps = QwenImageConfig.NORM_EPS;
-        // chunks: shift1, scale1, gate1, shift2, scale2, gate2
-        NDList m = Modulation.chunks(p, "img_mod.1", siluTemb, 6, flops);
-        NDList c = Modulation.chunks(p, "txt_mod.1", siluTemb, 6, flops);
         SiteKey imgAttnSite = new SiteKey(branch, i, IMG_ATTN);
         SiteKey txtAttnSite = new SiteKey(branch, i, TXT_ATTN);
+        SiteKey imgMlpSite = new SiteKey(branch, i, IMG_MLP);
+        SiteKey txtMlpSite = new SiteKey(branch, i, TXT_MLP);
+        boolean computes = session.needsCompute(imgAttnSite) || session.needsCompute(txtAttnSite)
+                || session.needsCompute(imgMlpSite) || session.needsCompute(txtMlpSite);
+        // chunks: shift1, scale1, gate1, shift2, scale2, gate2; a block that only forecasts needs
+        // the gates alone
+        NDArray[] m = Modulation.zeroChunks(p, "img_mod.1", siluTemb, 6, !computes, flops);
+        NDArray[] c = Modulation.zeroChunks(p, "txt_mod.1", siluTemb, 6, !computes, flops);
         NDArray[] attn = {null, null};
         if (session.needsCompute(imgAttnSite) || session.needsCompute(txtAttnSite)) {
-            NDArray x = kernels.modulate(img, m.get(0), m.get(1), eps);
-            NDArray y = kernels.modulate(txt, c.get(0), c.get(1), eps);
+            NDArray x = kernels.modulate(img, m[0], m[1], eps);
+            NDArray y = kernels.modulate(txt, c[0], c[1], eps);
             attn = attention.joint(p.scope("attn."), x, y, rope, mask, attentionKernel, imgAttnSite, flops);
         }
         NDArray imgAttn = session.resolve(imgAttnSite, attn[0], scope);
-        NDArray img1 = img.add(m.get(2).mul(imgAttn));
+        NDArray img1 = kernels.gatedAdd(img, m[2], imgAttn);
         NDArray txtAttn = session.resolve(txtAttnSite, attn[1], scope);
-        NDArray txt1 = txt.add(c.get(2).mul(txtAttn));
+        NDArray txt1 = kernels.gatedAdd(txt, c[2], txtAttn);
 
-        SiteKey imgMlpSite = new SiteKey(branch, i, IMG_MLP);
         NDArray imgMlp = session.needsCompute(imgMlpSite)
-                ? FeedForward.forward(p, "img_mlp", kernels.modulate(img1, m.get(3), m.get(4), eps),
+                ? FeedForward.forward(p, "img_mlp", kernels.modulate(img1, m[3], m[4], eps),
                         FeedForward.Kernel.DENSE, imgMlpSite, flops)
                 : null;
         imgMlp = session.resolve(imgMlpSite, imgMlp, scope);
-        NDArray img2 = img1.add(m.get(5).mul(imgMlp));
+        NDArray img2 = kernels.gatedAdd(img1, m[5], imgMlp);
 
-        SiteKey txtMlpSite = new SiteKey(branch, i, TXT_MLP);
         NDArray txtMlp = session.needsCompute(txtMlpSite)
-                ? FeedForward.forward(p, "txt_mlp", kernels.modulate(txt1, c.get(3), c.get(4), eps),
+                ? FeedForward.forward(p, "txt_mlp", kernels.modulate(txt1, c[3], c[4], eps),
                         FeedForward.Kernel.DENSE, txtMlpSite, flops)
                 : null;
         txtMlp = session.resolve(txtMlpSite, txtMlp, scope);
-        NDArray txt2 = txt1.add(c.get(5).mul(txtMlp));
+        NDArray txt2 = kernels.gatedAdd(txt1, c[5], txtMlp);
         return new NDArray[] {img2, txt2};
     }
 
@@ -363,6 +365,20 @@ public final class QwenImageTransformer implements AutoCloseable {
         for (int i = 0; i < c.numLayers(); i++) {
             Modulation.countDualStreamBlock(f, d, mlp, s);
         }
+        return f;
+    }
+
+    /**
+     * The analytic FLOPs of one forward of one sample whose cached modules are all forecast: the
+     * embeddings and the final layer, and of every block's modulation only the gates (2 of the 6
+     * chunks per stream); no attention, no MLP.
+     */
+    public static FlopCounter flopsPerForecast(QwenImageConfig c, long imageTokens, long textTokens) {
+        long d = c.hiddenSize();
+        long allChunks = c.numLayers() * 2 * (2 * d * 6 * d);
+        long gates = c.numLayers() * 2 * (2 * d * 2 * d);
+        FlopCounter f = new FlopCounter();
+        f.add(Kind.EMBEDDINGS, flopsPerForward(c, imageTokens, textTokens).get(Kind.EMBEDDINGS) - allChunks + gates);
         return f;
     }
 

@@ -89,6 +89,9 @@ class QwenCachingInvariantsTest {
         Kernels k = Kernels.on(model.manager.getDevice());
         FlopCounter analyticCond = QwenImageTransformer.flopsPerForward(c, TinyQwen.IMAGE_TOKENS, TinyQwen.TEXT_TOKENS);
         FlopCounter analyticNeg = QwenImageTransformer.flopsPerForward(c, TinyQwen.IMAGE_TOKENS, TinyQwen.NEGATIVE_TOKENS);
+        FlopCounter forecastCond = QwenImageTransformer.flopsPerForecast(c, TinyQwen.IMAGE_TOKENS, TinyQwen.TEXT_TOKENS);
+        FlopCounter forecastNeg = QwenImageTransformer.flopsPerForecast(c, TinyQwen.IMAGE_TOKENS,
+                TinyQwen.NEGATIVE_TOKENS);
         CacheConfig config = CacheConfig.of(CacheMode.HICACHE).withInterval(3);
         try (NDManager m = model.manager.newSubManager();
                 CacheSession session = CacheSession.open(config, 10, m)) {
@@ -133,9 +136,9 @@ class QwenCachingInvariantsTest {
                         assertEquals(0, session.stats().fullSiteEvaluations() - fullSites, at);
                         assertEquals(4 * blocks, session.stats().forecastSiteEvaluations() - forecastSites, at);
                     }
-                    FlopCounter analytic = cond ? analyticCond : analyticNeg;
+                    FlopCounter analytic = full ? (cond ? analyticCond : analyticNeg) : (cond ? forecastCond : forecastNeg);
                     for (Kind kind : Kind.values()) {
-                        long expected = full || kind == Kind.EMBEDDINGS ? analytic.get(kind) : 0;
+                        long expected = analytic.get(kind);
                         assertEquals(expected, flops.get(kind), kind + " FLOPs, " + at);
                     }
                 }
@@ -175,7 +178,11 @@ class QwenCachingInvariantsTest {
         FlopCounter perCond = QwenImageTransformer.flopsPerForward(model.transformer.config(), 63, 7);
         FlopCounter perNeg = QwenImageTransformer.flopsPerForward(model.transformer.config(), 63, 3);
         assertEquals(expectedFull.size() * (perCond.get(Kind.MLP) + perNeg.get(Kind.MLP)), both.flops().get(Kind.MLP));
-        assertEquals(20 * (perCond.get(Kind.EMBEDDINGS) + perNeg.get(Kind.EMBEDDINGS)), both.flops().get(Kind.EMBEDDINGS));
+        long forecastEmbeddings = QwenImageTransformer.flopsPerForecast(model.transformer.config(), 63, 7)
+                .get(Kind.EMBEDDINGS) + QwenImageTransformer.flopsPerForecast(model.transformer.config(), 63, 3)
+                .get(Kind.EMBEDDINGS);
+        assertEquals(expectedFull.size() * (perCond.get(Kind.EMBEDDINGS) + perNeg.get(Kind.EMBEDDINGS))
+                + (20 - expectedFull.size()) * forecastEmbeddings, both.flops().get(Kind.EMBEDDINGS));
 
         // the same site's forecasts differ between the branches
         Map<String, List<double[]>> forecasts = new HashMap<>();

@@ -157,7 +157,8 @@ class QwenEditDenoiserTest {
      * 10 steps, interval 3, first_enhance 3: full at 0, 1, 2, 5, 8. Over the whole run each block
      * attends and runs its two MLPs only on those 5 steps, in both branches: 5 · 2 · blocks
      * attentions and 5 · 2 · 2 · blocks tanh-GELUs. The FLOPs are those of a forward over 63 + 20
-     * image tokens (cond L = 7, uncond L = 3): attention and MLP on 5 steps, embeddings on all 10. The
+     * image tokens (cond L = 7, uncond L = 3): attention and MLP on the 5 full steps, the embeddings
+     * and the modulation gates alone on the 5 forecast steps. The
      * image sites hold the condition tokens too: per branch, max order 2 keeps 3 tensors per site,
      * 2 blocks × (img_attn + img_mlp of 83 tokens + txt_attn + txt_mlp of L tokens) × 32 channels × 4 bytes.
      */
@@ -176,9 +177,11 @@ class QwenEditDenoiserTest {
         long imageTokens = TinyQwen.IMAGE_TOKENS + COND_TOKENS;
         FlopCounter cond = QwenImageTransformer.flopsPerForward(c, imageTokens, TinyQwen.TEXT_TOKENS);
         FlopCounter neg = QwenImageTransformer.flopsPerForward(c, imageTokens, TinyQwen.NEGATIVE_TOKENS);
+        FlopCounter condForecast = QwenImageTransformer.flopsPerForecast(c, imageTokens, TinyQwen.TEXT_TOKENS);
+        FlopCounter negForecast = QwenImageTransformer.flopsPerForecast(c, imageTokens, TinyQwen.NEGATIVE_TOKENS);
         for (Kind kind : Kind.values()) {
-            long steps = kind == Kind.EMBEDDINGS ? 10 : 5;
-            assertEquals(steps * (cond.get(kind) + neg.get(kind)), r.flops().get(kind), kind + " FLOPs");
+            assertEquals(5 * (cond.get(kind) + neg.get(kind)) + 5 * (condForecast.get(kind) + negForecast.get(kind)),
+                    r.flops().get(kind), kind + " FLOPs");
         }
         long condBytes = 3L * 2 * (2 * imageTokens + 2 * TinyQwen.TEXT_TOKENS) * 32 * 4;
         long negBytes = 3L * 2 * (2 * imageTokens + 2 * TinyQwen.NEGATIVE_TOKENS) * 32 * 4;
