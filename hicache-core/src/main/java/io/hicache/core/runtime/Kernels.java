@@ -139,8 +139,9 @@ public final class Kernels {
 
     /**
      * softmax(q·kᵀ·scale + mask)·v (mask null for none), by the route that is fastest for the
-     * device and dtype: the composed one for bf16 on CPU, where libtorch's fused kernel computes
-     * bf16 at float32 speed, and the fused kernel everywhere else. {@value #ATTENTION_ROUTE_PROPERTY}
+     * device and dtype: the composed one for bf16 on a CPU that multiplies bf16 natively, where
+     * libtorch's fused kernel computes bf16 at float32 speed, and the fused kernel everywhere else
+     * (a CPU without native bf16 emulates the composed route's products, 40 times slower). {@value #ATTENTION_ROUTE_PROPERTY}
      * overrides the choice.
      */
     public NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale) {
@@ -160,7 +161,8 @@ public final class Kernels {
             }
             return forced.equals("composed");
         }
-        return Device.Type.CPU.equals(q.getDevice().getDeviceType()) && Precision.typeOf(q) == TensorType.BF16;
+        return Device.Type.CPU.equals(q.getDevice().getDeviceType()) && Precision.typeOf(q) == TensorType.BF16
+                && CpuFeatures.nativeBf16();
     }
 
     /**
