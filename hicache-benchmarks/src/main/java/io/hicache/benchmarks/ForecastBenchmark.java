@@ -53,7 +53,6 @@ public class ForecastBenchmark {
         site = Precision.cast(manager.randomNormal(new Shape(4096, 3072)), t);
         alpha = Basis.hermite(0.5, 2).coefficients(3, 3);
         kernels = Kernels.of(stack);
-
     }
 
     @TearDown(Level.Trial)
