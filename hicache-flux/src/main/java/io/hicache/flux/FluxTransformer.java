@@ -348,14 +348,13 @@ public final class FluxTransformer implements AutoCloseable {
         SiteKey txtAttnSite = new SiteKey(branch, i, TXT_ATTN);
         SiteKey imgMlpSite = new SiteKey(branch, i, IMG_MLP);
         SiteKey txtMlpSite = new SiteKey(branch, i, TXT_MLP);
-        boolean computes = session.needsCompute(imgAttnSite) || session.needsCompute(txtAttnSite)
-                || session.needsCompute(imgMlpSite) || session.needsCompute(txtMlpSite);
+        boolean computes = session.needsAnyCompute(imgAttnSite, txtAttnSite, imgMlpSite, txtMlpSite);
         // chunks: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp; a block that
         // only forecasts needs the gates alone
         NDArray[] m = Modulation.zeroChunks(p, "norm1.linear", siluTemb, 6, !computes, flops);
         NDArray[] c = Modulation.zeroChunks(p, "norm1_context.linear", siluTemb, 6, !computes, flops);
         NDArray[] attn = {null, null};
-        if (session.needsCompute(imgAttnSite) || session.needsCompute(txtAttnSite)) {
+        if (session.needsAnyCompute(imgAttnSite, txtAttnSite)) {
             NDArray x = kernels.modulate(img, m[0], m[1], FluxConfig.NORM_EPS);
             NDArray y = kernels.modulate(txt, c[0], c[1], FluxConfig.NORM_EPS);
             attn = attention.joint(p.scope("attn."), x, y, rope, null, attentionKernel, imgAttnSite, flops);

@@ -129,6 +129,16 @@ public final class CacheSession implements AutoCloseable {
         return isFullStep() || observer != null;
     }
 
+    /** Whether the model must compute the module of any of {@code sites} this step. */
+    public boolean needsAnyCompute(SiteKey... sites) {
+        for (SiteKey site : sites) {
+            if (needsCompute(site)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * The module output to use this step. Full step: records {@code computed} (copying what it
      * keeps) and returns it. Forecast step: returns the forecast, attached to {@code scope}; with an

@@ -304,14 +304,13 @@ public final class QwenImageTransformer implements AutoCloseable {
         SiteKey txtAttnSite = new SiteKey(branch, i, TXT_ATTN);
         SiteKey imgMlpSite = new SiteKey(branch, i, IMG_MLP);
         SiteKey txtMlpSite = new SiteKey(branch, i, TXT_MLP);
-        boolean computes = session.needsCompute(imgAttnSite) || session.needsCompute(txtAttnSite)
-                || session.needsCompute(imgMlpSite) || session.needsCompute(txtMlpSite);
+        boolean computes = session.needsAnyCompute(imgAttnSite, txtAttnSite, imgMlpSite, txtMlpSite);
         // chunks: shift1, scale1, gate1, shift2, scale2, gate2; a block that only forecasts needs
         // the gates alone
         NDArray[] m = Modulation.zeroChunks(p, "img_mod.1", siluTemb, 6, !computes, flops);
         NDArray[] c = Modulation.zeroChunks(p, "txt_mod.1", siluTemb, 6, !computes, flops);
         NDArray[] attn = {null, null};
-        if (session.needsCompute(imgAttnSite) || session.needsCompute(txtAttnSite)) {
+        if (session.needsAnyCompute(imgAttnSite, txtAttnSite)) {
             NDArray x = kernels.modulate(img, m[0], m[1], eps);
             NDArray y = kernels.modulate(txt, c[0], c[1], eps);
             attn = attention.joint(p.scope("attn."), x, y, rope, mask, attentionKernel, imgAttnSite, flops);
